@@ -1,0 +1,193 @@
+"""Parsing of what leads to articles: feeds, sitemaps, robots.txt and listing pages.
+
+Pure functions over bytes or parsed HTML, so that they are tested on saved
+documents without a crawl. The spider (``spiders/news.py``) decides what to
+request; this module only reads.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from lxml import etree
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "Entry",
+    "LinkSet",
+    "classify_links",
+    "maybe_gunzip",
+    "parse_feed",
+    "parse_sitemap",
+    "sitemaps_from_robots",
+]
+
+_PARSER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
+_MAX_GUNZIP = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A link found in a feed or a sitemap, with what it says of the page."""
+
+    url: str
+    title: str | None = None
+    published: str | None = None
+    lastmod: str | None = None
+
+
+def maybe_gunzip(body: bytes) -> bytes:
+    """Decompress a gzip body (a ``.gz`` sitemap); other bodies pass through."""
+    if body[:2] != b"\x1f\x8b":
+        return body
+    try:
+        with gzip.GzipFile(fileobj=__import__("io").BytesIO(body)) as f:
+            data = f.read(_MAX_GUNZIP + 1)
+    except (OSError, EOFError) as exc:
+        logger.warning("Broken gzip body: %s", exc)
+        return b""
+    return data[:_MAX_GUNZIP]
+
+
+def _local(tag: object) -> str:
+    return tag.split("}", 1)[-1].lower() if isinstance(tag, str) else ""
+
+
+def _text(el: etree._Element | None) -> str | None:
+    if el is None:
+        return None
+    value = "".join(el.itertext()).strip()
+    return value or None
+
+
+def _child(el: etree._Element, *names: str) -> etree._Element | None:
+    for child in el.iter():
+        if child is not el and _local(child.tag) in names:
+            return child
+    return None
+
+
+def _root(body: bytes) -> etree._Element | None:
+    body = maybe_gunzip(body).lstrip()
+    if not body:
+        return None
+    try:
+        return etree.fromstring(body, parser=_PARSER)
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+
+
+def parse_sitemap(body: bytes) -> tuple[str, list[Entry]]:
+    """Read a sitemap: ``("index", children)`` or ``("urlset", pages)``.
+
+    News sitemaps (``news:title``, ``news:publication_date``) keep their title
+    and date on each entry. Returns ``("invalid", [])`` for anything else.
+    """
+    root = _root(body)
+    if root is None:
+        return "invalid", []
+    kind = _local(root.tag)
+    if kind not in ("sitemapindex", "urlset"):
+        return "invalid", []
+    entries = []
+    for node in root:
+        if _local(node.tag) not in ("sitemap", "url"):
+            continue
+        loc = _text(_child(node, "loc"))
+        if not loc:
+            continue
+        news_title = _text(_child(node, "title"))
+        published = _text(_child(node, "publication_date"))
+        lastmod = _text(_child(node, "lastmod"))
+        entries.append(Entry(loc, news_title, published, lastmod))
+    return ("index" if kind == "sitemapindex" else "urlset"), entries
+
+
+def parse_feed(body: bytes, base_url: str) -> list[Entry]:
+    """Read an RSS 2.0, RSS 1.0 (RDF) or Atom feed into entries."""
+    root = _root(body)
+    if root is None:
+        return []
+    entries = []
+    for node in root.iter():
+        name = _local(node.tag)
+        if name not in ("item", "entry"):
+            continue
+        link = None
+        for child in node:
+            if _local(child.tag) != "link":
+                continue
+            href = child.get("href")
+            rel = child.get("rel", "alternate")
+            if href and rel == "alternate":
+                link = href
+                break
+            if not href and _text(child):
+                link = _text(child)
+                break
+        if not link:
+            guid = _child(node, "guid")
+            if guid is not None and guid.get("isPermaLink", "true") != "false":
+                link = _text(guid)
+        if not link:
+            continue
+        published = _text(_child(node, "pubdate", "published", "date", "updated"))
+        entries.append(Entry(urljoin(base_url, link.strip()), _text(_child(node, "title")), published))
+    return entries
+
+
+def sitemaps_from_robots(text: str, base_url: str) -> list[str]:
+    """The ``Sitemap:`` lines of a robots.txt, made absolute."""
+    urls = []
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() == "sitemap" and value.strip():
+            urls.append(urljoin(base_url, value.strip()))
+    return urls
+
+
+_PAGINATION = re.compile(
+    r"(?:[?&](?:page|p|paged|pg|start|offset)=\d+)|(?:/page/\d+/?$)|(?:/\d+/?$)", re.IGNORECASE
+)
+_NEXT_WORDS = re.compile(r"^(?:التالي|التالية|المزيد|next|older|»|›|>>)", re.IGNORECASE)
+
+
+@dataclass
+class LinkSet:
+    """The links of a page, sorted by what they probably lead to."""
+
+    pagination: list[str]
+    links: list[str]
+
+
+def classify_links(base_url: str, anchors: list[tuple[str, str, str]]) -> LinkSet:
+    """Split ``(href, text, rel)`` anchors into pagination links and other links.
+
+    Pagination: ``rel=next``, "التالي" / "next" anchors, and ``?page=N`` or
+    ``/page/N`` forms of the same path.
+    """
+    base_path = urlsplit(base_url).path.rstrip("/")
+    pagination, links, seen = [], [], set()
+    for href, text, rel in anchors:
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "whatsapp:")):
+            continue
+        url = urljoin(base_url, href.strip()).split("#", 1)[0]
+        if url in seen or url == base_url:
+            continue
+        seen.add(url)
+        path = urlsplit(url).path.rstrip("/")
+        same_section = path == base_path or path.startswith(base_path + "/page") or (
+            base_path and path.rsplit("/", 1)[0] == base_path and path.rsplit("/", 1)[-1].isdigit()
+            and len(path.rsplit("/", 1)[-1]) <= 3
+        )
+        is_next = "next" in (rel or "").lower().split() or bool(_NEXT_WORDS.match((text or "").strip()))
+        if is_next or (same_section and _PAGINATION.search(url)):
+            pagination.append(url)
+        else:
+            links.append(url)
+    return LinkSet(pagination, links)

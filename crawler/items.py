@@ -1,0 +1,46 @@
+"""Items passed from the spider through the pipelines (accessed via ItemAdapter)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class ArticleItem:
+    """One fetched page that may be an article.
+
+    The spider fills the fetch fields; ``CleanPipeline`` fills the extracted
+    ones; ``DedupPipeline`` fills the signature and cluster fields;
+    ``StorePipeline`` writes it.
+    """
+
+    # Filled by the spider.
+    url: str
+    site: str
+    fetched_at: datetime
+    raw_html: bytes = b""
+    encoding: str | None = None
+    http_status: int = 200
+    discovered_via: str | None = None  # "feed", "sitemap", "page"
+    hint_title: str | None = None  # from a news sitemap or feed entry
+    hint_published_at: str | None = None
+    # Filled by the clean pipeline.
+    title: str = ""
+    text: str = ""
+    published_at: str | None = None
+    date_source: str | None = None
+    authors: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    attribution: str | None = None
+    related_headlines: list[dict[str, Any]] = field(default_factory=list)
+    lang: str | None = None
+    boilerplate_removed: int = 0
+    # Filled by the dedup pipeline.
+    content_hash: str | None = None
+    signature: bytes | None = None
+    cluster_id: str | None = None
+    dup_of_url: str | None = None
+    dup_method: str | None = None
+    dup_score: float | None = None

@@ -1,0 +1,254 @@
+"""The generic `news` spider: finds articles on any configured Arabic news site.
+
+No per-site selectors: for each source of the sources file it reads
+``robots.txt`` (its ``Sitemap:`` lines), the feeds, the sitemaps (indexes,
+news sitemaps, gzip) and the start pages, follows pagination and links within
+bounds, and yields every candidate page as an :class:`ArticleItem`. Whether a
+page is an article is decided by the clean pipeline, which counts each dropped
+page by reason.
+
+Usage: ``scrapy crawl news -a sources=FILE`` (``-a only=name1,name2`` to pick
+sources).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy.http import HtmlResponse, Response, TextResponse
+from twisted.python.failure import Failure
+
+from crawler.discovery import classify_links, parse_feed, parse_sitemap, sitemaps_from_robots
+from crawler.items import ArticleItem
+from crawler.sources import Source, load_sources
+from crawler.urls import canonical_url, is_probably_not_html, looks_like_non_article, url_host
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+
+class NewsSpider(scrapy.Spider):
+    """Crawl every source of a sources file.
+
+    Settings:
+        SOURCES_FILE: the sources file when no ``-a sources=`` is given.
+        DISCOVERY_MAX_REQUESTS_PER_SOURCE: request budget per source and run
+            (bounds crawler traps); a source's ``max_requests`` overrides it.
+        DISCOVERY_MAX_DEPTH: links followed away from a start page, feed or sitemap.
+        DISCOVERY_MAX_PAGES_PER_SECTION: pagination depth of a section.
+        DISCOVERY_STRIP_PARAMS: query parameters removed from URLs.
+    """
+
+    name = "news"
+
+    def __init__(self, sources: str | None = None, only: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sources_path = sources
+        self.only = {n.strip() for n in only.split(",")} if only else None
+        self.sources: dict[str, Source] = {}
+        self.allowed_domains: list[str] = []
+        self._domains: dict[str, str] = {}  # host -> source name
+        self._budget: Counter[str] = Counter()
+        self._scheduled: dict[str, set[str]] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.sources_path = spider.sources_path or settings.get("SOURCES_FILE", "sources.yaml")
+        spider.max_requests = settings.getint("DISCOVERY_MAX_REQUESTS_PER_SOURCE", 2000)
+        spider.max_depth = settings.getint("DISCOVERY_MAX_DEPTH", 3)
+        spider.max_pages = settings.getint("DISCOVERY_MAX_PAGES_PER_SECTION", 5)
+        spider.strip_params = settings.getlist("DISCOVERY_STRIP_PARAMS")
+        sources = load_sources(spider.sources_path)
+        for source in sources:
+            if spider.only and source.name not in spider.only:
+                continue
+            spider.sources[source.name] = source
+            for domain in source.allowed_domains:
+                spider._domains.setdefault(domain.lower(), source.name)
+        spider.allowed_domains = sorted(spider._domains)
+        return spider
+
+    # -- helpers ---------------------------------------------------------------
+
+    def _stat(self, key: str, count: int = 1) -> None:
+        self.crawler.stats.inc_value(key, count)
+
+    def _source_of(self, url: str) -> str | None:
+        host = url_host(url)
+        while host:
+            if host in self._domains:
+                return self._domains[host]
+            host = host.partition(".")[2]
+        return None
+
+    def _request(
+        self, url: str, source: Source, kind: str, callback: Any, *, depth: int = 0, page: int = 0,
+        hint: dict[str, Any] | None = None, priority: int = 0, canonical: bool = True,
+    ) -> scrapy.Request | None:
+        """A request within the source's budget, or None (counted)."""
+        if canonical:
+            url = canonical_url(url, self.strip_params)
+        scheduled = self._scheduled.setdefault(source.name, set())
+        if url in scheduled:
+            return None
+        budget = source.max_requests or self.max_requests
+        if self._budget[source.name] >= budget:
+            self._stat(f"discovery/budget_exhausted/{source.name}")
+            return None
+        scheduled.add(url)
+        self._budget[source.name] += 1
+        self._stat(f"discovery/requests/{kind}")
+        meta = {"source": source.name, "kind": kind, "news_depth": depth, "news_page": page,
+                "hint": hint or {}}
+        if source.encoding:
+            meta["source_encoding"] = source.encoding
+        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta,
+                              priority=priority, dont_filter=False)
+
+    # -- start -----------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        for source in self.sources.values():
+            for request in self._start_requests(source):
+                yield request
+
+    def _start_requests(self, source: Source) -> Iterator[scrapy.Request]:
+        hosts = {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in source.all_urls()}
+        for root in sorted(hosts):
+            req = self._request(urljoin(root, "/robots.txt"), source, "robots", self.parse_robots,
+                                priority=30, canonical=False)
+            if req:
+                yield req
+        for url in source.feeds:
+            req = self._request(url, source, "feed", self.parse_feed, priority=20)
+            if req:
+                yield req
+        for url in source.sitemaps:
+            req = self._request(url, source, "sitemap", self.parse_sitemap, priority=20, canonical=False)
+            if req:
+                yield req
+        for url in source.start_urls:
+            req = self._request(url, source, "start", self.parse_page, priority=10)
+            if req:
+                yield req
+
+    # -- callbacks ---------------------------------------------------------------
+
+    def on_error(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        source = request.meta.get("source", "unknown")
+        kind = request.meta.get("kind", "page")
+        reason = failure.type.__name__ if failure.type else "error"
+        if reason == "IgnoreRequest":
+            return  # robots.txt and offsite drops are counted by their middlewares
+        self._stat(f"source/{source}/errors")
+        self._stat(f"source/{source}/errors/{reason}")
+        if kind in ("start", "feed", "sitemap"):
+            self._stat(f"source/{source}/start_errors")
+        logger.warning("%s: %s %s failed: %s", source, kind, request.url, failure.getErrorMessage())
+
+    def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
+        source = self.sources[response.meta["source"]]
+        if response.status != 200 or not isinstance(response, TextResponse):
+            return
+        for url in sitemaps_from_robots(response.text, response.url):
+            self._stat("discovery/robots_sitemaps")
+            req = self._request(url, source, "sitemap", self.parse_sitemap, priority=20, canonical=False)
+            if req:
+                yield req
+
+    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        source = self.sources[response.meta["source"]]
+        kind, entries = parse_sitemap(response.body)
+        if kind == "invalid":
+            self._stat(f"source/{source.name}/invalid_sitemaps")
+            logger.warning("%s: not a sitemap: %s", source.name, response.url)
+            return
+        for entry in entries:
+            if kind == "index":
+                req = self._request(entry.url, source, "sitemap", self.parse_sitemap, priority=20,
+                                    canonical=False)
+            else:
+                self._stat("discovery/sitemap_entries")
+                hint = {"title": entry.title, "published": entry.published, "lastmod": entry.lastmod,
+                        "via": "sitemap"}
+                req = self._page_request(entry.url, source, depth=1, hint=hint)
+            if req:
+                yield req
+
+    def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
+        source = self.sources[response.meta["source"]]
+        entries = parse_feed(response.body, response.url)
+        if not entries:
+            self._stat(f"source/{source.name}/empty_feeds")
+        for entry in entries:
+            self._stat("discovery/feed_entries")
+            hint = {"title": entry.title, "published": entry.published, "via": "feed"}
+            req = self._page_request(entry.url, source, depth=1, hint=hint)
+            if req:
+                yield req
+
+    def _page_request(self, url: str, source: Source, *, depth: int, page: int = 0,
+                      hint: dict[str, Any] | None = None, kind: str = "page") -> scrapy.Request | None:
+        if is_probably_not_html(url):
+            self._stat("discovery/skipped/not_html")
+            return None
+        reason = looks_like_non_article(url)
+        if reason and kind == "page":
+            self._stat(f"discovery/skipped/{reason}")
+            return None
+        if self._source_of(url) != source.name:
+            return None
+        # Article-looking (deep) links first: listings are only the way to them.
+        priority = 5 if kind == "page" else 0
+        return self._request(url, source, kind, self.parse_page, depth=depth, page=page, hint=hint,
+                             priority=priority - depth)
+
+    def parse_page(self, response: Response) -> Iterator[Any]:
+        source = self.sources[response.meta["source"]]
+        kind = response.meta.get("kind", "page")
+        depth = response.meta.get("news_depth", 0)
+        self._stat(f"source/{source.name}/pages_fetched")
+        if not isinstance(response, HtmlResponse):
+            self._stat("discovery/skipped/not_html")
+            return
+        if kind == "page":
+            hint = response.meta.get("hint") or {}
+            yield ArticleItem(
+                url=response.url,
+                site=source.name,
+                fetched_at=datetime.now(UTC),
+                raw_html=response.body,
+                encoding=response.encoding,
+                http_status=response.status,
+                discovered_via=hint.get("via", "page"),
+                hint_title=hint.get("title"),
+                hint_published_at=hint.get("published"),
+            )
+        if depth >= self.max_depth:
+            return
+        anchors = [
+            (a.attrib.get("href", ""), a.xpath("normalize-space(.)").get(""), a.attrib.get("rel", ""))
+            for a in response.xpath("//a[@href]")
+        ]
+        links = classify_links(response.url, anchors)
+        page = response.meta.get("news_page", 0)
+        if page < self.max_pages:
+            for url in links.pagination:
+                req = self._page_request(url, source, depth=depth, page=page + 1, kind="listing")
+                if req:
+                    yield req
+        for url in links.links:
+            req = self._page_request(url, source, depth=depth + 1)
+            if req:
+                yield req
