@@ -14,6 +14,7 @@ sources).
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -208,6 +209,9 @@ class NewsSpider(scrapy.Spider):
             self._stat(f"discovery/skipped/{reason}")
             return None
         if self._source_of(url) != source.name:
+            return None
+        if source.article_url_pattern and kind == "page" and not re.search(source.article_url_pattern, url):
+            self._stat("discovery/skipped/url_pattern")
             return None
         # Article-looking (deep) links first: listings are only the way to them.
         priority = 5 if kind == "page" else 0

@@ -1,0 +1,35 @@
+# Two commands do all the set-up on a fresh clone: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-requirements
+
+.PHONY: venv demo test bench bench-extract bench-dedup bench-crawl lint clean
+
+$(STAMP): requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv
+	$(BIN)/python -m crawler demo
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+bench: bench-extract bench-dedup bench-crawl
+
+bench-extract: venv
+	$(BIN)/python benchmarks/bench_extract.py --write
+
+bench-dedup: venv
+	$(BIN)/python benchmarks/bench_dedup.py --write
+
+bench-crawl: venv
+	$(BIN)/python benchmarks/bench_crawl.py --write
+
+clean:
+	rm -rf data/demo .pytest_cache

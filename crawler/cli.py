@@ -1,0 +1,181 @@
+"""Command line: ``python -m crawler crawl | export | extract | import | stats | why | cron | demo``.
+
+Thin: each command checks its input, calls the module that does the work and
+prints a short result. Known failures print one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from crawler.sources import SourcesError, load_sources
+from crawler.storage import DEFAULT_URL, Database, StorageError
+
+
+class UsageFailure(click.ClickException):
+    """Bad usage or configuration: one line on stderr, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def fail(message: str) -> NoReturn:
+    raise UsageFailure(message)
+
+
+def database_url(db: str | None) -> str:
+    """``--db``, else ``DATABASE_URL``, else SQLite under data/."""
+    return db or os.environ.get("DATABASE_URL") or DEFAULT_URL
+
+
+def open_db(db: str | None) -> Database:
+    try:
+        return Database.open(database_url(db))
+    except StorageError as exc:
+        fail(str(exc))
+
+
+def parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            fail(f"-s expects NAME=VALUE, got {pair!r}")
+        out[name.strip()] = value
+    return out
+
+
+db_option = click.option("--db", "db", metavar="URL", help="SQLAlchemy URL (default: $DATABASE_URL or sqlite:///data/news.db).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Crawl Arabic news sites, extract clean articles, merge near-duplicates, export a corpus."""
+
+
+@main.command()
+@click.option("--sources", "sources_path", default="sources.yaml", show_default=True, metavar="FILE",
+              help="The sources file (YAML).")
+@db_option
+@click.option("-s", "settings_pairs", multiple=True, metavar="NAME=VALUE", help="A Scrapy setting, as `scrapy crawl -s`.")
+@click.option("--only", multiple=True, metavar="NAME", help="Crawl only these sources (repeatable).")
+@click.option("--redis", "redis_url", metavar="URL", default=None, help="Join a shared crawl through Redis (or $REDIS_URL).")
+def crawl(sources_path: str, db: str | None, settings_pairs: tuple[str, ...], only: tuple[str, ...],
+          redis_url: str | None) -> None:
+    """Crawl the sources and store new articles; print a summary."""
+    from crawler.runner import project_settings, run_crawl
+
+    try:
+        sources = load_sources(sources_path)
+    except SourcesError as exc:
+        fail(str(exc))
+    unknown = sorted(set(only) - {s.name for s in sources})
+    if unknown:
+        fail(f"{sources_path}: --only: no source named {unknown[0]!r}")
+    url = database_url(db)
+    open_db(url).close()  # unreachable database: exit 2 before any fetch
+    overrides: dict[str, Any] = {"STORAGE_URL": url, "SOURCES_FILE": sources_path}
+    overrides.update(parse_overrides(settings_pairs))
+    redis_url = redis_url or os.environ.get("REDIS_URL")
+    if redis_url:
+        overrides["REDIS_URL"] = redis_url
+    summary = run_crawl(project_settings(overrides), sources_path, list(only) or None)
+    click.echo(summary.render())
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--url", default=None, help="The page's URL (resolves links, reads dates in the URL).")
+def extract(file: Path, url: str | None) -> None:
+    """Extract one saved page and print its JSON record."""
+    from crawler.extract import extract_article
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        fail(f"{file}: cannot read: {exc.strerror or exc}")
+    result = extract_article(data, url)
+    click.echo(json.dumps(result.to_record(), ensure_ascii=False, indent=2))
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), required=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@db_option
+@click.option("--what", type=click.Choice(["articles", "headlines"]), default="articles", show_default=True)
+@click.option("--all-copies", is_flag=True, help="Every stored copy, not one record per cluster.")
+@click.option("--since", default=None, metavar="DATE", help="Only articles published (or fetched) since DATE.")
+@click.option("--site", default=None, metavar="NAME", help="Only this source.")
+def export(fmt: str, out: Path, db: str | None, what: str, all_copies: bool, since: str | None,
+           site: str | None) -> None:
+    """Export the de-duplicated corpus (JSON lines, CSV or Parquet)."""
+    from crawler.export import export_corpus
+
+    database = open_db(db)
+    try:
+        count = export_corpus(database, out, fmt, what=what, all_copies=all_copies, since=since,
+                              site=site, progress=sys.stderr.isatty())
+    except ValueError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{out}: cannot write: {exc.strerror or exc}")
+    finally:
+        database.close()
+    click.echo(f"{count} {what} written to {out}")
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--site", default=None, metavar="NAME", help="Source name for records that carry none.")
+@db_option
+def import_(file: Path, site: str | None, db: str | None) -> None:
+    """Clean, de-duplicate and store an existing corpus (JSON lines)."""
+    from crawler.importer import import_jsonl
+    from crawler.runner import project_settings
+
+    if not file.is_file():
+        fail(f"{file}: cannot read: no such file")
+    database = open_db(db)
+    try:
+        counts = import_jsonl(file, database, site=site, settings=project_settings(),
+                              progress=sys.stderr.isatty())
+    finally:
+        database.close()
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@main.command()
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def stats(db: str | None, as_json: bool) -> None:
+    """Show what the database holds."""
+    from crawler.report import corpus_stats, render_stats
+
+    database = open_db(db)
+    try:
+        data = corpus_stats(database)
+    finally:
+        database.close()
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else render_stats(data))
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("data/demo"),
+              show_default=True)
+def demo(out_dir: Path) -> None:
+    """Serve the bundled sample site on loopback, crawl it, export it, summarise."""
+    from crawler.demo.run import run_demo
+
+    click.echo(run_demo(out_dir))
+
+
+if __name__ == "__main__":
+    main()

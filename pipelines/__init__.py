@@ -1,0 +1,1 @@
+"""Item pipelines: clean (extract), dedup (MinHash), store (SQL)."""

@@ -1,0 +1,151 @@
+"""Store pipeline: write articles to the database in batches, idempotently.
+
+Rows are keyed by the canonical URL (``ON CONFLICT DO NOTHING``), so a second
+crawl of the same pages adds nothing. Each batch is one transaction holding
+the articles, their compressed HTML and the merge records of their
+near-duplicates: a killed process loses at most the last unwritten batch,
+which the next run fetches again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from itemadapter import ItemAdapter
+from scrapy.exceptions import NotConfigured
+from sqlalchemy import select
+
+from crawler.storage import (
+    Article,
+    Database,
+    MergeRecord,
+    RawPage,
+    compress_html,
+    database_from_crawler,
+    insert_ignore,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+
+logger = logging.getLogger(__name__)
+
+_ARTICLE_FIELDS = (
+    "url", "site", "title", "text", "published_at", "date_source", "authors", "tags",
+    "attribution", "related_headlines", "lang", "fetched_at", "content_hash", "signature",
+    "cluster_id",
+)
+
+
+class StorePipeline:
+    """Write articles in batches.
+
+    Settings:
+        STORAGE_URL: the SQLAlchemy database URL.
+        STORAGE_BATCH_SIZE: items per write transaction (default 50).
+        STORAGE_FLUSH_SECONDS: write a partial batch after this long (default 10).
+        STORAGE_KEEP_RAW_HTML: keep the compressed page of each article.
+    """
+
+    def __init__(
+        self, db: Database, stats: Any, *, batch_size: int = 50, flush_seconds: float = 10.0,
+        keep_raw_html: bool = True, run_id: int | None = None,
+    ) -> None:
+        self.db = db
+        self.stats = stats
+        self.batch_size = max(1, batch_size)
+        self.flush_seconds = flush_seconds
+        self.keep_raw_html = keep_raw_html
+        self.run_id = run_id
+        self._pending: list[dict[str, Any]] = []
+        self._last_flush = time.monotonic()
+
+    @classmethod
+    def build(cls, settings: BaseSettings, stats: Any, db: Database, run_id: int | None = None) -> StorePipeline:
+        """Build from settings, outside a Scrapy crawl (``import``)."""
+        if not settings.getbool("STORAGE_ENABLED", True):
+            raise NotConfigured("STORAGE_ENABLED is off")
+        return cls(
+            db,
+            stats,
+            batch_size=settings.getint("STORAGE_BATCH_SIZE", 50),
+            flush_seconds=settings.getfloat("STORAGE_FLUSH_SECONDS", 10.0),
+            keep_raw_html=settings.getbool("STORAGE_KEEP_RAW_HTML", True),
+            run_id=run_id,
+        )
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        run_id = crawler.settings.getint("CRAWL_RUN_ID", 0) or None
+        return cls.build(crawler.settings, crawler.stats, database_from_crawler(crawler), run_id)
+
+    def open_spider(self) -> None:
+        self._last_flush = time.monotonic()
+
+    def close_spider(self) -> None:
+        self.flush()
+
+    def process_item(self, item: Any) -> Any:
+        self._pending.append(ItemAdapter(item).asdict())
+        if len(self._pending) >= self.batch_size or time.monotonic() - self._last_flush > self.flush_seconds:
+            self.flush()
+        return item
+
+    def flush(self) -> None:
+        """Write the pending items in one transaction."""
+        batch, self._pending = self._pending, []
+        self._last_flush = time.monotonic()
+        if not batch:
+            return
+        now = utcnow()
+        rows = []
+        for item in batch:
+            row = {k: item.get(k) for k in _ARTICLE_FIELDS}
+            row.update(updated_at=now, run_id=self.run_id)
+            row["authors"] = row["authors"] or []
+            row["tags"] = row["tags"] or []
+            row["related_headlines"] = row["related_headlines"] or []
+            rows.append(row)
+        urls = [r["url"] for r in rows]
+        with self.db.begin() as session:
+            existing = set(session.scalars(select(Article.url).where(Article.url.in_(urls))))
+            new_rows = [r for r in rows if r["url"] not in existing]
+            insert_ignore(session, Article, new_rows, ["url"])
+            batch = [i for i in batch if i["url"] not in existing]
+            ids = dict(session.execute(select(Article.url, Article.id).where(Article.url.in_(urls))).tuples())
+            dup_urls = [i["dup_of_url"] for i in batch if i.get("dup_of_url")]
+            if dup_urls:
+                ids.update(session.execute(
+                    select(Article.url, Article.id).where(Article.url.in_(dup_urls))).tuples())
+            if self.keep_raw_html:
+                raw = [
+                    {"article_id": ids[i["url"]], "encoding": i.get("encoding"),
+                     "html_zlib": compress_html(i["raw_html"])}
+                    for i in batch if i.get("raw_html") and i["url"] in ids
+                ]
+                insert_ignore(session, RawPage, raw, ["article_id"])
+            merges = [
+                {"kind": "article", "member": i["url"], "matched": i["dup_of_url"],
+                 "cluster_id": i.get("cluster_id") or "", "method": i.get("dup_method") or "unknown",
+                 "score": i.get("dup_score"), "config": None, "created_at": now}
+                for i in batch if i.get("dup_of_url")
+            ]
+            for i in batch:
+                if i.get("dup_of_url") and i["dup_of_url"] in ids and i["url"] in ids:
+                    session.execute(
+                        Article.__table__.update()
+                        .where(Article.id == ids[i["url"]], Article.dup_of.is_(None))
+                        .values(dup_of=ids[i["dup_of_url"]])
+                    )
+            if merges:
+                session.execute(MergeRecord.__table__.insert(), merges)
+        inserted = len(batch)
+        self.stats.inc_value("store/inserted", inserted)
+        self.stats.inc_value("store/already_stored", len(rows) - inserted)
+        for item in batch:
+            self.stats.inc_value(f"source/{item['site']}/articles_stored")
+        logger.debug("Stored %d of %d articles", inserted, len(rows))

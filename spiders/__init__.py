@@ -1,0 +1,1 @@
+"""Spiders of the project: `news` (spiders/news.py) crawls any configured source."""
