@@ -80,10 +80,10 @@ def crawl(sources_path: str, db: str | None, settings_pairs: tuple[str, ...], on
     unknown = sorted(set(only) - {s.name for s in sources})
     if unknown:
         fail(f"{sources_path}: --only: no source named {unknown[0]!r}")
+    overrides: dict[str, Any] = parse_overrides(settings_pairs)
     url = database_url(db)
     open_db(url).close()  # unreachable database: exit 2 before any fetch
-    overrides: dict[str, Any] = {"STORAGE_URL": url, "SOURCES_FILE": sources_path}
-    overrides.update(parse_overrides(settings_pairs))
+    overrides.update(STORAGE_URL=url, SOURCES_FILE=sources_path)
     redis_url = redis_url or os.environ.get("REDIS_URL")
     if redis_url:
         overrides["REDIS_URL"] = redis_url

@@ -116,11 +116,11 @@ class StorePipeline:
             new_rows = [r for r in rows if r["url"] not in existing]
             insert_ignore(session, Article, new_rows, ["url"])
             batch = [i for i in batch if i["url"] not in existing]
-            ids = dict(session.execute(select(Article.url, Article.id).where(Article.url.in_(urls))).tuples())
+            ids = dict(session.execute(select(Article.url, Article.id).where(Article.url.in_(urls))).all())
             dup_urls = [i["dup_of_url"] for i in batch if i.get("dup_of_url")]
             if dup_urls:
                 ids.update(session.execute(
-                    select(Article.url, Article.id).where(Article.url.in_(dup_urls))).tuples())
+                    select(Article.url, Article.id).where(Article.url.in_(dup_urls))).all())
             if self.keep_raw_html:
                 raw = [
                     {"article_id": ids[i["url"]], "encoding": i.get("encoding"),

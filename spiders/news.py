@@ -151,15 +151,26 @@ class NewsSpider(scrapy.Spider):
         kind = request.meta.get("kind", "page")
         reason = failure.type.__name__ if failure.type else "error"
         if reason == "IgnoreRequest":
-            return  # robots.txt and offsite drops are counted by their middlewares
+            return  # robots.txt, offsite and incremental skips are counted by their middlewares
+        if reason == "HttpError":
+            status = failure.value.response.status  # type: ignore[union-attr]
+            self._stat(f"source/{source}/http_errors")
+            self._stat(f"source/{source}/pages_fetched")
+            if kind != "robots":  # a missing robots.txt just means "allow all"
+                self._stat(f"discovery/http_status/{status}")
+                logger.info("%s: %s %s answered HTTP %s", source, kind, request.url, status)
+            if kind in ("start", "feed", "sitemap"):
+                self._stat(f"source/{source}/start_errors")
+            return
         self._stat(f"source/{source}/errors")
         self._stat(f"source/{source}/errors/{reason}")
-        if kind in ("start", "feed", "sitemap"):
+        if kind in ("start", "feed", "sitemap", "robots"):
             self._stat(f"source/{source}/start_errors")
         logger.warning("%s: %s %s failed: %s", source, kind, request.url, failure.getErrorMessage())
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
         source = self.sources[response.meta["source"]]
+        self._stat(f"source/{source.name}/pages_fetched")
         if response.status != 200 or not isinstance(response, TextResponse):
             return
         for url in sitemaps_from_robots(response.text, response.url):
@@ -170,6 +181,7 @@ class NewsSpider(scrapy.Spider):
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         source = self.sources[response.meta["source"]]
+        self._stat(f"source/{source.name}/pages_fetched")
         kind, entries = parse_sitemap(response.body)
         if kind == "invalid":
             self._stat(f"source/{source.name}/invalid_sitemaps")
@@ -189,6 +201,7 @@ class NewsSpider(scrapy.Spider):
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
         source = self.sources[response.meta["source"]]
+        self._stat(f"source/{source.name}/pages_fetched")
         entries = parse_feed(response.body, response.url)
         if not entries:
             self._stat(f"source/{source.name}/empty_feeds")
