@@ -74,7 +74,8 @@ DEDUP_ENABLED = True
 
 # --- Storage (pipelines/store.py, crawler/storage.py) ------------------------
 # The database URL: --db, else the DATABASE_URL environment variable, else
-# SQLite under data/ (created on first use).
+# SQLite under data/ (created on first use). `-s DATABASE_URL=...` (the
+# contract's name for it) overrides STORAGE_URL.
 STORAGE_URL = os.environ.get("DATABASE_URL") or "sqlite:///data/news.db"
 STORAGE_BATCH_SIZE = 50  # items per write transaction
 STORAGE_KEEP_RAW_HTML = True  # compressed, so extraction can be re-run

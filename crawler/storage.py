@@ -325,10 +325,12 @@ def database_from_crawler(crawler: Any) -> Database:
     """The one :class:`Database` of a Scrapy crawler, opened on first use.
 
     Every pipeline of a crawl shares it (one engine per process); the URL is
-    the ``STORAGE_URL`` setting.
+    the ``DATABASE_URL`` setting (``scrapy crawl news -s DATABASE_URL=...``,
+    as the contract names it), else ``STORAGE_URL``.
     """
     db = getattr(crawler, "news_database", None)
     if db is None:
-        db = Database.open(crawler.settings.get("STORAGE_URL") or DEFAULT_URL)
+        settings = crawler.settings
+        db = Database.open(settings.get("DATABASE_URL") or settings.get("STORAGE_URL") or DEFAULT_URL)
         crawler.news_database = db
     return db
