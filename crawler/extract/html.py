@@ -1,0 +1,118 @@
+"""Decode and parse one page defensively: every failure becomes a reason, never an exception."""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+
+import lxml.html
+from lxml import etree
+
+logger = logging.getLogger(__name__)
+
+#: libxml2 silently stops nesting at 256 levels; a tree that reaches this is pathological.
+MAX_DEPTH = 250
+#: Pages larger than this are cut before parsing (no news article needs more).
+MAX_BYTES = 8_000_000
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.IGNORECASE)
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+_HTML_SIGN = re.compile(r"<\s*(?:!doctype\s+html|html|head|body|div|p|article|title|meta|table|span|h[1-6])\b", re.I)
+_ALIASES = {"windows-1256": "cp1256", "x-windows-1256": "cp1256", "iso-8859-6": "iso8859_6",
+            "arabic": "iso8859_6", "x-user-defined": "cp1252", "utf8": "utf-8", "unicode": "utf-8"}
+
+
+class NotHTML(Exception):
+    """Raised internally with a short reason slug; turned into ``is_article=False``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _codec(name: str | None) -> str | None:
+    if not name:
+        return None
+    name = _ALIASES.get(name.strip().lower(), name.strip().lower())
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def _try(data: bytes, enc: str | None) -> str | None:
+    if not enc:
+        return None
+    try:
+        return data.decode(enc)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def decode(data: bytes, hint: str | None = None) -> str:
+    """Decode page bytes: BOM, caller's hint, declared meta charset, strict UTF-8, then charset-normalizer."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[3:].decode("utf-8", errors="replace")
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return data.decode("utf-16", errors="replace")
+    head = data[:4096]
+    if head.count(b"\x00") > 8:
+        raise NotHTML("not_html")
+    for enc in (_codec(hint), _codec(m.group(1).decode("ascii", "ignore")) if (m := _META_CHARSET.search(head)) else None):
+        text = _try(data, enc)
+        # A declared single-byte charset on a page that is valid UTF-8 is a common lie.
+        if text is not None and not (enc not in ("utf-8",) and _try(data, "utf-8") is not None and re.search(rb"[\xc0-\xff]", data)):
+            return text
+    text = _try(data, "utf-8")
+    if text is not None:
+        return text
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data[:200_000], cp_isolation=["utf_8", "cp1256", "iso8859_6", "cp720", "cp1252"]).best()
+        if best is not None and best.encoding:
+            return data.decode(best.encoding, errors="replace")
+    except Exception:  # noqa: BLE001 - detection is best effort
+        logger.debug("charset detection failed", exc_info=True)
+    return data.decode("cp1256", errors="replace")
+
+
+def to_text(html: str | bytes, encoding: str | None = None) -> str:
+    """Return the page as text, or raise :class:`NotHTML` with a reason."""
+    if html is None:
+        raise NotHTML("empty")
+    if isinstance(html, (bytes, bytearray, memoryview)):
+        data = bytes(html)[:MAX_BYTES]
+        if not data.strip():
+            raise NotHTML("empty")
+        text = decode(data, encoding)
+    elif isinstance(html, str):
+        text = html[:MAX_BYTES]
+    else:
+        raise NotHTML("not_html")
+    if not text.strip():
+        raise NotHTML("empty")
+    if text[:4096].count("\x00") > 8 or not _HTML_SIGN.search(text[:200_000]):
+        raise NotHTML("not_html")
+    return _XML_DECL.sub("", text, count=1).replace("\x00", "")
+
+
+def parse(text: str) -> lxml.html.HtmlElement:
+    """Parse with lxml's recovering HTML parser; raise :class:`NotHTML` on failure or absurd nesting."""
+    parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False)
+    try:
+        root = lxml.html.document_fromstring(text, parser=parser)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
+        logger.debug("unparsable page: %s", exc)
+        raise NotHTML("not_html") from exc
+    if root is None or not isinstance(root.tag, str):
+        raise NotHTML("not_html")
+    depth = deepest = 0
+    for event, _ in etree.iterwalk(root, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest >= MAX_DEPTH:
+                raise NotHTML("too_deep")
+    return root

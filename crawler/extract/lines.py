@@ -1,0 +1,105 @@
+"""Flatten a parsed page into visual lines, remembering which element each came from."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+BLOCK_TAGS = frozenset(
+    "p div section article main header footer aside nav ul ol li dl dt dd table tbody thead tfoot tr td th "
+    "blockquote h1 h2 h3 h4 h5 h6 figure figcaption pre address center hr form fieldset details summary "
+    "menu caption".split()
+)
+HEADING_TAGS = frozenset("h1 h2 h3 h4 h5 h6".split())
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass
+class Line:
+    """One visual line of text (a paragraph, a heading, a list item, a ``<br>``-separated run)."""
+
+    text: str
+    el: etree._Element  # nearest block-level ancestor (or the element broken by <br>)
+    link_chars: int = 0
+    links: list[tuple[str, str]] = field(default_factory=list)  # (anchor text, href)
+    heading: bool = False
+
+    @property
+    def link_density(self) -> float:
+        return self.link_chars / max(1, len(self.text))
+
+
+@dataclass
+class Layout:
+    """All lines of a tree plus, per element, the half-open range of line indices it spans."""
+
+    lines: list[Line]
+    spans: dict[etree._Element, tuple[int, int]]
+
+    def lines_of(self, el: etree._Element) -> range:
+        start, end = self.spans.get(el, (0, 0))
+        return range(start, end)
+
+
+def layout(root: etree._Element) -> Layout:
+    """Walk *root* once and return its :class:`Layout`. Iterative: no recursion limit."""
+    lines: list[Line] = []
+    spans: dict[etree._Element, tuple[int, int]] = {}
+    starts: dict[etree._Element, int] = {}
+    buf: list[str] = []
+    link_chars = 0
+    links: list[tuple[str, str]] = []
+    anchor: list[object] = []  # [element, text parts] while inside <a>
+    block_stack: list[etree._Element] = [root]
+    heading_depth = 0
+
+    def flush() -> None:
+        nonlocal buf, link_chars, links
+        text = _SPACE.sub(" ", "".join(buf)).strip()
+        if anchor and anchor[1]:  # a link wrapping a block: credit its text to this line
+            atext = _SPACE.sub(" ", "".join(anchor[1])).strip()  # type: ignore[arg-type]
+            if atext:
+                links.append((atext, anchor[0].get("href") or ""))  # type: ignore[attr-defined]
+            anchor[1] = []
+        if text:
+            lines.append(Line(text, block_stack[-1], min(link_chars, len(text)), links, heading_depth > 0))
+        buf, link_chars, links = [], 0, []
+
+    def add(text: str | None) -> None:
+        nonlocal link_chars
+        if text:
+            buf.append(text)
+            if anchor:
+                anchor[1].append(text)  # type: ignore[attr-defined]
+                link_chars += len(text.strip())
+
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if event == "start":
+            if tag in BLOCK_TAGS or tag == "br":
+                flush()
+            if tag in BLOCK_TAGS:
+                block_stack.append(el)
+                heading_depth += tag in HEADING_TAGS
+            starts[el] = len(lines)
+            if tag == "a" and not anchor:
+                anchor[:] = [el, []]
+            add(el.text)
+        else:
+            if tag in BLOCK_TAGS:
+                flush()
+            spans[el] = (starts.pop(el, len(lines)), len(lines))
+            if tag in BLOCK_TAGS:
+                block_stack.pop()
+                heading_depth -= tag in HEADING_TAGS
+            if tag == "a" and anchor and anchor[0] is el:
+                text = _SPACE.sub(" ", "".join(anchor[1])).strip()  # type: ignore[arg-type]
+                if text:
+                    links.append((text, el.get("href") or ""))
+                anchor.clear()
+            if el is not root:
+                add(el.tail)
+    flush()
+    return Layout(lines, spans)

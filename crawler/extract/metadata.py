@@ -1,0 +1,220 @@
+"""Page metadata: meta tags, JSON-LD, title (without the site name), authors, tags, attribution."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from crawler.extract import rules
+from crawler.text import clean_text, normalize_for_matching
+
+logger = logging.getLogger(__name__)
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+_CTRL = re.compile(r"[\x00-\x1f]")
+
+
+@dataclass
+class PageMeta:
+    """What the page says about itself, before any body analysis."""
+
+    meta: dict[str, list[str]] = field(default_factory=dict)  # lower-cased name/property/itemprop -> contents
+    ld: list[dict[str, Any]] = field(default_factory=list)  # JSON-LD objects, flattened
+    title_tag: str = ""
+    canonical: str | None = None
+    lang: str | None = None
+
+    def first(self, *keys: str) -> str | None:
+        for key in keys:
+            for value in self.meta.get(key, ()):
+                if value.strip():
+                    return value.strip()
+        return None
+
+    def ld_article(self) -> dict[str, Any]:
+        """The JSON-LD object that describes the article (or the first one with a headline)."""
+        best: dict[str, Any] = {}
+        for obj in self.ld:
+            kind = obj.get("@type")
+            kinds = kind if isinstance(kind, list) else [kind]
+            if any(isinstance(k, str) and rules.ARTICLE_TYPES.search(k) for k in kinds):
+                return obj
+            if not best and (obj.get("headline") or obj.get("datePublished")):
+                best = obj
+        return best
+
+
+def _walk_ld(data: Any, out: list[dict[str, Any]], depth: int = 0) -> None:
+    if depth > 6:
+        return
+    if isinstance(data, list):
+        for item in data:
+            _walk_ld(item, out, depth + 1)
+    elif isinstance(data, dict):
+        out.append(data)
+        for key in ("@graph", "mainEntity", "mainEntityOfPage", "itemListElement"):
+            if key in data and isinstance(data[key], (list, dict)):
+                _walk_ld(data[key], out, depth + 1)
+
+
+def read_meta(root: etree._Element) -> PageMeta:
+    """Collect meta tags, itemprops, JSON-LD, <title>, canonical link and language."""
+    pm = PageMeta()
+    for el in root.iter("meta", "time", "span", "div", "link", "script", "title", "html"):
+        tag = el.tag
+        if tag == "script":
+            if (el.get("type") or "").lower() == "application/ld+json" and el.text:
+                raw = _CTRL.sub(" ", el.text.strip().removeprefix("<!--").removesuffix("-->"))
+                try:
+                    data = json.loads(raw)
+                except ValueError:
+                    try:
+                        data = json.loads(_TRAILING_COMMA.sub(r"\1", raw))
+                    except ValueError:
+                        logger.debug("unreadable JSON-LD block")
+                        continue
+                _walk_ld(data, pm.ld)
+            continue
+        if tag == "title":
+            pm.title_tag = pm.title_tag or clean_text(el.text_content())
+            continue
+        if tag == "html":
+            pm.lang = (el.get("lang") or el.get("xml:lang") or "").strip() or None
+            continue
+        if tag == "link":
+            if "canonical" in (el.get("rel") or "").lower() and el.get("href"):
+                pm.canonical = pm.canonical or el.get("href").strip()
+            continue
+        key = el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv")
+        value = el.get("content") or el.get("datetime") if tag != "meta" else el.get("content")
+        if key and value:
+            pm.meta.setdefault(key.strip().lower(), []).append(clean_text(value))
+    return pm
+
+
+def _names(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return _names(value.get("name"))
+    if isinstance(value, list):
+        return [n for v in value for n in _names(v)]
+    return []
+
+
+def site_name(pm: PageMeta) -> str | None:
+    name = pm.first("og:site_name", "application-name", "twitter:site", "publisher")
+    if not name:
+        pub = pm.ld_article().get("publisher")
+        name = (_names(pub) or [None])[0]
+    return clean_text(name).lstrip("@") if name else None
+
+
+def strip_site_name(title: str, site: str | None) -> str:
+    """Drop a " | site" / "site - " affix from a <title>-style headline."""
+    parts = [p for p in rules.TITLE_SEPARATORS.split(title) if p.strip()]
+    if len(parts) < 2:
+        return title
+    key = normalize_for_matching(site or "")
+    for idx in (-1, 0):
+        part = normalize_for_matching(parts[idx])
+        if key and (part == key or (len(part) > 2 and (part in key or key in part))):
+            return title.replace(parts[idx], "", 1).strip(" |-–—:»«•·")
+    last = parts[-1]
+    if len(last.split()) <= 3 and len(parts[0].split()) > 3:
+        return title[: title.rfind(last)].strip(" |-–—:»«•·")
+    return title
+
+
+def choose_title(pm: PageMeta, h1s: Sequence[str], page_lines: Sequence[str] = ()) -> str:
+    """The headline: an <h1> confirmed by og:title / <title>, else og:title / JSON-LD, else the part of
+    <title> that the page also shows as a line of its own, else <title> without the site name."""
+    site = site_name(pm)
+    ld = pm.ld_article()
+    declared = [t for t in (pm.first("og:title", "twitter:title"), ld.get("headline") if isinstance(ld.get("headline"), str) else None, pm.title_tag) if t]
+    keys = [normalize_for_matching(t) for t in declared]
+    for h in h1s:
+        hk = normalize_for_matching(h)
+        if len(hk) > 8 and any(hk == k or (hk in k and len(hk) > 0.5 * len(k)) for k in keys):
+            return clean_text(h)
+    for t in declared[:-1]:
+        return clean_text(strip_site_name(t, site))
+    if declared:
+        shown = {normalize_for_matching(x) for x in page_lines if len(x) < 300}
+        parts = [p for p in rules.TITLE_SEPARATORS.split(declared[-1]) if len(p.split()) > 2]
+        on_page = [p for p in parts if normalize_for_matching(p) in shown]
+        if on_page:
+            return clean_text(max(on_page, key=len))
+        return clean_text(strip_site_name(declared[-1], site))
+    return clean_text(h1s[0]) if h1s else ""
+
+
+def clean_author(name: str, site: str | None = None) -> str | None:
+    name = clean_text(rules.AUTHOR_PREFIX.sub("", clean_text(name)))
+    name = name.strip(" :،,-–—|/()")
+    if not name or rules.AUTHOR_REJECT.search(name) or len(name) > 60 or len(name.split()) > 6 or "://" in name or "@" in name:
+        return None
+    if site and normalize_for_matching(name) == normalize_for_matching(site):
+        return None
+    return name
+
+
+def authors(pm: PageMeta, root: etree._Element, site: str | None) -> list[str]:
+    """By-lines from JSON-LD, meta tags, rel=author and author-classed elements, without their prefixes."""
+    raw: list[str] = _names(pm.ld_article().get("author"))
+    raw += pm.meta.get("author", []) + pm.meta.get("article:author", []) + pm.meta.get("dc.creator", [])
+    if not raw:
+        for el in root.iter("a", "span", "div", "p", "address"):
+            if el.get("rel") == "author" or rules.AUTHOR_CLASS.search(" ".join(filter(None, (el.get("class"), el.get("id"))))):
+                text = el.text_content()
+                if 2 < len(text.strip()) < 80:
+                    raw.append(text)
+                    break
+    out: list[str] = []
+    for name in raw:
+        for part in re.split(r"\s*[،,]\s*|\s+and\s+", name) if len(name) > 30 else [name]:
+            cleaned = clean_author(part, site)
+            if cleaned and cleaned not in out:
+                out.append(cleaned)
+    return out
+
+
+def split_keywords(values: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        for part in re.split(r"\s*[,،|;]\s*", value):
+            part = clean_text(part).strip("#")
+            if part and len(part) <= 60 and part not in out:
+                out.append(part)
+    return out
+
+
+def declared_tags(pm: PageMeta) -> list[str]:
+    """Tags from article:tag meta, else JSON-LD keywords (meta keywords are too often site-wide)."""
+    tags = split_keywords(pm.meta.get("article:tag", []))
+    if not tags:
+        kw = pm.ld_article().get("keywords")
+        tags = split_keywords(kw if isinstance(kw, list) else [kw] if isinstance(kw, str) else [])
+    return tags
+
+
+def attribution_of(text: str) -> str | None:
+    """The source named by a source line ("المصدر: …", "نقلا عن …"), else ``None``."""
+    for pat in rules.ATTRIBUTION_LINES:
+        m = pat.search(text)
+        if m:
+            return clean_text(m.group("src")).strip(" .،,:-")
+    return None
+
+
+def agency_of(text: str) -> str | None:
+    """A news agency credited at the start or end of a paragraph ("القاهرة (أ ش أ) -", "- رويترز")."""
+    m = rules.AGENCY_CREDIT.search(text[:120]) or rules.AGENCY_CREDIT.search(text[-40:])
+    if not m:
+        return None
+    return next(g for g in (m.group("src"), m.group("src2"), m.group("src3")) if g)

@@ -1,0 +1,159 @@
+"""The extraction steps in order: parse, read metadata, strip labelled sections and chrome, pick the body."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+from lxml import etree
+
+from crawler.extract import boilerplate, dates, metadata, related, rules
+from crawler.extract.body import filter_lines, good_prefix, is_good, select_body
+from crawler.extract.html import parse, to_text
+from crawler.extract.lines import layout
+from crawler.extract.model import Extraction
+from crawler.extract.template import SiteTemplate, block_hash
+from crawler.text import arabic_ratio, clean_text, normalize_for_matching
+
+#: Bodies shorter than this (characters) are not articles.
+MIN_TEXT_CHARS = 150
+#: A page with this many headline links and little prose is a listing page.
+LISTING_LINKS = 25
+_TAG_TOKENS = re.compile(r"(?:^|[\s_-])(?:tags?|keywords|tagcloud|post-tags|hashtags?)(?:$|[\s_-])", re.I)
+_RELATED_TOKENS = re.compile(r"(?:^|[\s_-])(?:related|similar|relatedposts)(?:$|[\s_-])", re.I)
+
+
+def _classes(el: etree._Element) -> str:
+    return " ".join(filter(None, (el.get("class"), el.get("id"))))
+
+
+def _chrome_tags(root: etree._Element) -> list[str]:
+    """Tags from rel=tag links, else from links inside tag-classed blocks."""
+    tags = [clean_text(a.text_content()) for a in root.iter("a") if "tag" in (a.get("rel") or "").split()]
+    if not tags:
+        for el in root.iter("div", "ul", "section", "p", "span", "nav"):
+            if _TAG_TOKENS.search(_classes(el)):
+                tags = [clean_text(a.text_content()) for a in el.iter("a")]
+                if tags:
+                    break
+    return list(dict.fromkeys(t.lstrip("#") for t in tags if 0 < len(t) <= 60))
+
+
+def run(
+    html: str | bytes, url: str | None, *, fetched_at: datetime | None, encoding: str | None,
+    extra: Sequence[re.Pattern[str]], template: SiteTemplate | None,
+) -> Extraction:
+    root = parse(to_text(html, encoding))
+    pm = metadata.read_meta(root)
+    base = url or pm.canonical
+    media = sum(1 for _ in root.iter("audio", "video"))
+    etree.strip_elements(root, *rules.DROP_TAGS, with_tail=False)
+    body_el = root.find("body")
+    scope = body_el if body_el is not None else root
+    lay = layout(scope)
+    site = metadata.site_name(pm)
+
+    h1s = [ln.text for ln in lay.lines if ln.el.tag == "h1"]
+    title = metadata.choose_title(pm, h1s, [ln.text for ln in lay.lines])
+    tkey = normalize_for_matching(title)
+    title_line = next((i for i, ln in enumerate(lay.lines) if ln.heading and normalize_for_matching(ln.text) == tkey), None)
+    if title_line is None:
+        title_line = next((i for i, ln in enumerate(lay.lines) if normalize_for_matching(ln.text) == tkey), None)
+
+    # Dates, authors and tags are read before any block is removed.
+    start = title_line if title_line is not None else 0
+    header_text = "\n".join(ln.text for ln in lay.lines[max(0, start - 3): start + 10])
+    page_text = "\n".join(ln.text for ln in lay.lines)[:30_000]
+    published, source = dates.find_date(pm.first, pm.ld_article(), root, base, header_text, page_text, fetched_at)
+    if published is None and (hd := dates.htmldate_fallback(copy.deepcopy(root), base)):
+        published, source = hd, "htmldate"
+    authors = metadata.authors(pm, root, site)
+    chrome_tags = _chrome_tags(root)
+    hashes = list(dict.fromkeys(h for ln in lay.lines if (h := block_hash(ln.text))))
+    is_tpl = template.is_template if template is not None and template.pages else None
+
+    sections = boilerplate.find_sections(lay, title_line)
+    rel, read_also, sec_tags = related.harvest(sections, base)
+    attribution = next((a for ln in lay.lines if len(ln.text) < 120 and (a := metadata.attribution_of(ln.text))), None)
+
+    def good(line) -> bool:  # noqa: ANN001
+        return is_good(line, extra, is_tpl)
+
+    prefix = good_prefix(lay, good)
+    chrome = boilerplate.chrome_elements(lay, scope, prefix, title_line)
+    removed = media
+    for el in chrome:
+        if _RELATED_TOKENS.search(_classes(el)):
+            links = [lk for i in lay.lines_of(el) for lk in lay.lines[i].links]
+            rel += [{"headline": t, "url": u} for t, u in related.headline_links(links, base)]
+    for el in [e for s in sections for e in s.elements]:
+        removed += len(lay.lines_of(el))
+        if el.getparent() is not None:
+            el.drop_tree()
+
+    covered = sum(prefix[e] - prefix[s] for s, e in (lay.spans.get(el, (0, 0)) for el in chrome))
+    if prefix[-1] and prefix[-1] - covered < 0.1 * prefix[-1]:
+        chrome = []  # the chrome rules would eat the body: trust the prose instead
+    for el in chrome:
+        removed += len(lay.lines_of(el))
+        if el.getparent() is not None:
+            el.drop_tree()
+    lay2 = layout(scope)
+    body_idx = select_body(lay2, good)
+    res = filter_lines([lay2.lines[i] for i in body_idx], title, extra, is_tpl)
+    removed += res.removed
+    paragraphs = res.paragraphs
+    text = "\n".join(paragraphs)
+    rel += [{"headline": t, "url": u} for t, u in related.headline_links(res.related, base)]
+    read_also += [{"title": t, "url": u} for t, u in related.headline_links(res.read_also, base)]
+    attribution = attribution or res.attribution
+    if attribution is None and paragraphs:
+        attribution = metadata.agency_of(paragraphs[0]) or metadata.agency_of(paragraphs[-1])
+    tags = sec_tags or chrome_tags or res.tags or metadata.declared_tags(pm)
+    page_type = pm.first("og:type") or _ld_type(pm)
+
+    ext = Extraction(
+        is_article=True, title=title, text=text, paragraphs=paragraphs, published_at=published,
+        date_source=source, authors=authors or list(dict.fromkeys(res.authors)), tags=tags,
+        attribution=attribution, related_headlines=_dedupe(rel, "headline"), read_also=_dedupe(read_also, "title"),
+        canonical_url=pm.canonical, lang=pm.lang, page_type=page_type, boilerplate_removed=removed,
+        block_hashes=hashes,
+    )
+    ext.reason = _not_article_reason(ext, lay2, base)
+    ext.is_article = ext.reason is None
+    return ext
+
+
+def _ld_type(pm: metadata.PageMeta) -> str | None:
+    kind = pm.ld_article().get("@type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if isinstance(k, str)), None)
+    return kind if isinstance(kind, str) else None
+
+
+def _not_article_reason(ext: Extraction, lay, base: str | None) -> str | None:  # noqa: ANN001
+    if not ext.paragraphs:
+        prose = any(ln.link_density < 0.5 and len(ln.text) > 1 for ln in lay.lines)
+        return "too_short" if prose else "no_body"
+    headline_links = sum(1 for ln in lay.lines if ln.links and ln.link_density > 0.8 and len(ln.text) > 20)
+    declared_listing = bool(ext.page_type and rules.LISTING_TYPES.match(ext.page_type))
+    if len(ext.text) < 600 and headline_links >= LISTING_LINKS and (declared_listing or len(ext.paragraphs) < 3):
+        return "listing_page"
+    if len(ext.text) < MIN_TEXT_CHARS:
+        return "too_short"
+    if arabic_ratio(ext.text) < 0.5:
+        return "not_arabic"
+    return None
+
+
+def _dedupe(items: list[dict], key: str) -> list[dict]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for item in items:
+        k = (item[key], item["url"])
+        if k not in seen:
+            seen.add(k)
+            out.append(item)
+    return out
