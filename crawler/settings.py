@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from crawler import __version__
+from crawler.urls import DEFAULT_STRIP_PARAMS
 
 BOT_NAME = "arabic-news-crawler"
 SPIDER_MODULES = ["spiders"]
@@ -54,11 +55,7 @@ DISCOVERY_MAX_PAGES_PER_SECTION = 5
 # Sitemap entries older than this many days are skipped (0: keep all).
 DISCOVERY_SITEMAP_MAX_AGE_DAYS = 0
 # Query parameters removed during canonicalisation (tracking, sessions).
-DISCOVERY_STRIP_PARAMS = [
-    "utm_*", "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "yclid",
-    "ref", "ref_src", "ref_url", "src", "source", "cmp", "ocid", "ito", "at_*",
-    "sessionid", "session_id", "sid", "phpsessid", "jsessionid", "amp", "outputType",
-]
+DISCOVERY_STRIP_PARAMS = list(DEFAULT_STRIP_PARAMS)  # see crawler/urls.py
 
 # --- Encoding (crawler/encoding.py) ------------------------------------------
 ENCODING_FIX_ENABLED = True
@@ -86,6 +83,29 @@ STORAGE_KEEP_RAW_HTML = True  # compressed, so extraction can be re-run
 INCREMENTAL_ENABLED = True
 INCREMENTAL_RECHECK_HOURS = 0
 
+# --- Incremental details, overlap lock, run records ---------------------------
+# (crawler/incremental.py, crawler/lock.py, crawler/runs.py)
+# Conditional requests (ETag / Last-Modified) for feeds, sitemaps, start and
+# listing pages; validators are kept in url_state.
+INCREMENTAL_CONDITIONAL = True
+INCREMENTAL_STATE_BATCH = 200  # url_state rows per write
+# A dropped page with this many headline-like links is a section: fetched again
+# on every run (conditionally) instead of being remembered as not an article.
+INCREMENTAL_LISTING_LINKS = 8
+# Request fingerprints remembered by the dupefilter (an LRU, not a growing set).
+INCREMENTAL_DUPEFILTER_MAX = 100_000
+DUPEFILTER_CLASS = "crawler.incremental.BoundedDupeFilter"
+# One crawl per database at a time (`crawl` exits 75 when the lock is taken).
+LOCK_ENABLED = True
+# Every run is a row of crawl_runs; the running row is refreshed this often.
+RUNS_ENABLED = True
+RUNS_UPDATE_SECONDS = 60
+RUNS_MAX_ERRORS = 50
+# `stats` health: a source is flagged when its last RUNS_HEALTH_RUNS runs found
+# no article, or when the last run lost bodies/dates/titles (a redesign).
+RUNS_HEALTH_RUNS = 3
+RUNS_HEALTH_MIN_PAGES = 5
+
 ITEM_PIPELINES = {
     "pipelines.clean.CleanPipeline": 300,
     "pipelines.dedup.DedupPipeline": 500,
@@ -93,7 +113,13 @@ ITEM_PIPELINES = {
 }
 
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.incremental.SkipStoredMiddleware": 50,
+    "crawler.incremental.ConditionalRequestMiddleware": 60,
     "crawler.encoding.EncodingFixMiddleware": 950,
+}
+
+EXTENSIONS = {
+    "crawler.runs.RunRecorder": 100,
 }
 
 FEED_EXPORT_ENCODING = "utf-8"

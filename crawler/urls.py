@@ -33,6 +33,8 @@ DEFAULT_STRIP_PARAMS = (
     "utm_*", "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "yclid",
     "ref", "ref_src", "ref_url", "cmp", "ocid", "ito", "at_*",
     "sessionid", "session_id", "sid", "phpsessid", "jsessionid", "amp", "outputtype",
+    # Faceted views of the same listing: a classic crawler trap.
+    "sort", "sortby", "sort_by", "order", "orderby", "view", "display", "layout", "per_page", "limit",
 )
 
 

@@ -22,6 +22,9 @@ MIN_TEXT_CHARS = 150
 #: A page with this many headline links and little prose is a listing page.
 LISTING_LINKS = 25
 _TAG_TOKENS = re.compile(r"(?:^|[\s_-])(?:tags?|keywords|tagcloud|post-tags|hashtags?)(?:$|[\s_-])", re.I)
+# A listing's teasers are cut off mid-sentence ("…وجمعوا أطنانا من...").
+_TEASER_END = re.compile(r"(?:\.\.\.|…)\s*$")
+_DATE_ONLY = re.compile(r"^[\w\s،,/:.-]{0,12}\d{1,4}[\w\s،,/:.-]{0,30}$")
 _RELATED_TOKENS = re.compile(r"(?:^|[\s_-])(?:related|similar|relatedposts)(?:$|[\s_-])", re.I)
 
 
@@ -141,11 +144,22 @@ def _not_article_reason(ext: Extraction, lay, base: str | None) -> str | None:  
     declared_listing = bool(ext.page_type and rules.LISTING_TYPES.match(ext.page_type))
     if len(ext.text) < 600 and headline_links >= LISTING_LINKS and (declared_listing or len(ext.paragraphs) < 3):
         return "listing_page"
+    if _mostly_teasers(ext.paragraphs):
+        return "listing_page"
     if len(ext.text) < MIN_TEXT_CHARS:
         return "too_short"
     if arabic_ratio(ext.text) < 0.5:
         return "not_arabic"
     return None
+
+
+def _mostly_teasers(paragraphs: list[str]) -> bool:
+    """A section page: its "paragraphs" are truncated teasers and dates, not prose."""
+    teasers = sum(1 for p in paragraphs if _TEASER_END.search(p))
+    if not teasers:
+        return False
+    prose = sum(len(p) for p in paragraphs if not _TEASER_END.search(p) and not _DATE_ONLY.match(p))
+    return prose < MIN_TEXT_CHARS or (teasers >= 2 and teasers >= 0.4 * len(paragraphs))
 
 
 def _dedupe(items: list[dict], key: str) -> list[dict]:
