@@ -34,7 +34,7 @@ def run_demo(out_dir: Path) -> str:
     for stale in out_dir.glob("demo.db*"):
         stale.unlink()
     out_dir.mkdir(parents=True, exist_ok=True)
-    manifests = build_demo_site(site_dir)
+    manifest = build_demo_site(site_dir)
     db_url = f"sqlite:///{out_dir / 'demo.db'}"
     sources_path = out_dir / "sources.yaml"
     with WebServer(site_dir) as web:
@@ -50,13 +50,13 @@ def run_demo(out_dir: Path) -> str:
         stats = corpus_stats(db)
     finally:
         db.close()
-    expected = sum(m.get("expected_articles", 0) for m in manifests.values()) if isinstance(manifests, dict) else 0
+    expected = manifest.get("distinct_stories", 0)
     removed = summary.stats.get("clean/boilerplate_removed", 0)
     lines = [
         summary.render(),
         "",
         "Demo corpus",
-        f"  articles (one per cluster): {articles}" + (f"  (sample site has {expected} distinct pages)" if expected else ""),
+        f"  articles (one per cluster): {articles}  (the sample web has {expected} distinct stories)",
         f"  stored copies:              {copies}",
         f"  clusters:                   {stats['clusters']}",
         f"  duplicates merged:          {summary.duplicates_merged}",

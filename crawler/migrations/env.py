@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from crawler.storage import Base
+import crawler.dedup_store  # noqa: F401
 
 target_metadata = Base.metadata
 config = context.config

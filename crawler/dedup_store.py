@@ -1,0 +1,287 @@
+"""Database side of de-duplication: the band index, headline tables, config.
+
+Tables (migration ``0002``):
+
+* ``dedup_config`` -- one row per index (``articles``, ``headlines``) with the
+  fingerprint of the configuration that made its signatures and band keys.
+* ``dedup_docs`` -- one row per indexed article copy: a 64-bit key of its URL,
+  the URL, its content hash and cluster id. Written *before* the article row.
+* ``dedup_bands`` -- the database-resident LSH index: (band key, doc key).
+  Nothing is loaded at start-up, so start-up does not grow with the corpus.
+* ``headline_variants`` / ``headline_bands`` / ``headline_occurrences`` --
+  each distinct headline spelling with its cluster, its n-gram LSH keys, and
+  every place it was seen (a title, or entry *pos* of a related list).
+
+All writes are idempotent (``ON CONFLICT DO NOTHING``), so a run killed at any
+moment and run again converges to the same rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import xxhash
+from sqlalchemy import BigInteger, DateTime, Integer, String, Text, delete, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from crawler.dedup import to_signed64
+from crawler.storage import Article, MergeRecord, Base, Database, StorageError, insert_ignore, upsert, utcnow
+
+logger = logging.getLogger(__name__)
+
+_CHUNK = 500  # bound parameters per IN (...) query
+
+
+class DedupConfigMismatch(StorageError):
+    """The database's index was built with another dedup configuration."""
+
+
+class DedupConfigRow(Base):
+    """Fingerprint of the configuration behind one index."""
+
+    __tablename__ = "dedup_config"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[Any] = mapped_column(DateTime(timezone=True))
+
+
+class DedupDoc(Base):
+    """An indexed article copy (may dangle if the crawl died before storing it)."""
+
+    __tablename__ = "dedup_docs"
+
+    doc: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    url: Mapped[str] = mapped_column(String(2048))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    cluster_id: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[Any] = mapped_column(DateTime(timezone=True))
+
+
+class DedupBand(Base):
+    """One LSH band key of one indexed article copy."""
+
+    __tablename__ = "dedup_bands"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    doc: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+class HeadlineVariant(Base):
+    """One distinct headline spelling, its normalised key and its cluster."""
+
+    __tablename__ = "headline_variants"
+
+    variant: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # id of the spelling
+    key_id: Mapped[int] = mapped_column(BigInteger, index=True)  # id of the normalised key
+    cluster_id: Mapped[str] = mapped_column(String(40), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[Any] = mapped_column(DateTime(timezone=True))
+
+
+class HeadlineBand(Base):
+    """One LSH band key of one headline variant."""
+
+    __tablename__ = "headline_bands"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    variant: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+class HeadlineOccurrence(Base):
+    """A headline seen on a page: its title (pos 0) or entry *pos* of a related list."""
+
+    __tablename__ = "headline_occurrences"
+
+    page_url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # title, related
+    pos: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    variant: Mapped[int] = mapped_column(BigInteger, index=True)
+    url: Mapped[str | None] = mapped_column(String(2048))  # the article it points to or stands on
+    created_at: Mapped[Any] = mapped_column(DateTime(timezone=True))
+
+
+def doc_key(url: str) -> int:
+    """Signed 64-bit key of a canonical URL."""
+    return to_signed64(xxhash.xxh64_intdigest(url.encode("utf-8")))
+
+
+def check_config(db: Database, name: str, fingerprint: str, *, adopt: bool = False) -> None:
+    """Record *fingerprint* for index *name*, or check it against the stored one.
+
+    Args:
+        adopt: replace a different stored fingerprint (after a re-index).
+
+    Raises:
+        DedupConfigMismatch: the index was built with another configuration.
+    """
+    with db.begin() as s:
+        row = s.get(DedupConfigRow, name)
+        if row is None:
+            s.add(DedupConfigRow(name=name, fingerprint=fingerprint, created_at=utcnow()))
+            return
+        if row.fingerprint != fingerprint:
+            if not adopt:
+                raise DedupConfigMismatch(
+                    f"dedup index {name!r} was built with {row.fingerprint!r}, settings give {fingerprint!r}; "
+                    "restore the DEDUP_* settings or rebuild the index (crawler.dedup_store.reset_index)"
+                )
+            row.fingerprint, row.created_at = fingerprint, utcnow()
+
+
+def reset_index(db: Database, name: str) -> None:
+    """Drop an index (its rows and config) so that it can be rebuilt."""
+    tables = {"articles": (DedupBand, DedupDoc), "headlines": (HeadlineBand,)}[name]
+    with db.begin() as s:
+        for model in tables:
+            s.execute(delete(model))
+        s.execute(delete(DedupConfigRow).where(DedupConfigRow.name == name))
+
+
+def _insert(s: Session, model: type[Base], rows: Sequence[dict[str, Any]], keys: list[str], update: Sequence[str] = ()) -> None:
+    """Idempotent bulk insert: skip (or update *update* columns) on conflict.
+
+    SQLite and PostgreSQL get one driver-level ``executemany`` of a plain
+    ``INSERT ... ON CONFLICT`` (SQLAlchemy's per-row parameter processing
+    costs more than the insert itself at import rates); other dialects use
+    :func:`crawler.storage.insert_ignore` / :func:`crawler.storage.upsert`.
+    """
+    if not rows:
+        return
+    dialect = s.get_bind().dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        if update:
+            upsert(s, model, rows, keys, update)
+        else:
+            insert_ignore(s, model, rows, keys)
+        return
+    cols = list(rows[0])
+    mark = "?" if dialect == "sqlite" else "%s"
+    action = "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in update) if update else "DO NOTHING"
+    sql = (
+        f"INSERT INTO {model.__tablename__} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))}) "
+        f"ON CONFLICT ({', '.join(keys)}) {action}"
+    )
+    fix = _sqlite_value if dialect == "sqlite" else (lambda v: v)
+    s.connection().exec_driver_sql(sql, [tuple(fix(r[c]) for c in cols) for r in rows])
+
+
+def _sqlite_value(value: Any) -> Any:
+    """Datetimes as SQLAlchemy stores them on SQLite (naive UTC text)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+# -- articles ---------------------------------------------------------------
+def docs_by_hash(s: Session, hashes: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """content hash -> (url, cluster_id) of a *stored* copy (dangling rows ignored)."""
+    out: dict[str, tuple[str, str]] = {}
+    for part in _chunks(sorted(set(hashes))):
+        q = (
+            select(DedupDoc.content_hash, DedupDoc.url, DedupDoc.cluster_id)
+            .join(Article, Article.url == DedupDoc.url)
+            .where(DedupDoc.content_hash.in_(part))
+            .order_by(DedupDoc.content_hash, DedupDoc.url)
+        )
+        for h, url, cid in s.execute(q):
+            out.setdefault(h, (url, cid))
+    return out
+
+
+def docs_by_url(s: Session, urls: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """url -> (content_hash, cluster_id) of stored, indexed copies."""
+    out: dict[str, tuple[str, str]] = {}
+    for part in _chunks(sorted(set(urls))):
+        q = (
+            select(DedupDoc.url, DedupDoc.content_hash, DedupDoc.cluster_id)
+            .join(Article, Article.url == DedupDoc.url)
+            .where(DedupDoc.doc.in_([doc_key(u) for u in part]))
+        )
+        for url, h, cid in s.execute(q):
+            out[url] = (h, cid)
+    return out
+
+
+def band_candidates(s: Session, keys: Sequence[int]) -> dict[int, set[str]]:
+    """band key -> URLs of indexed copies sharing it (may include dangling ones)."""
+    out: dict[int, set[str]] = {}
+    for part in _chunks(sorted(set(keys))):
+        q = select(DedupBand.key, DedupDoc.url).join(DedupDoc, DedupDoc.doc == DedupBand.doc).where(DedupBand.key.in_(part))
+        for key, url in s.execute(q):
+            out.setdefault(key, set()).add(url)
+    return out
+
+
+def stored_texts(s: Session, urls: Sequence[str]) -> dict[str, tuple[str, str | None, str | None]]:
+    """url -> (text, published_at, cluster_id) of stored articles; missing URLs dangle."""
+    out = {}
+    for part in _chunks(sorted(set(urls))):
+        q = select(Article.url, Article.text, Article.published_at, Article.cluster_id).where(Article.url.in_(part))
+        for url, text, pub, cid in s.execute(q):
+            out[url] = (text, pub, cid)
+    return out
+
+
+def write_docs(s: Session, docs: Sequence[dict[str, Any]], bands: Sequence[dict[str, int]]) -> None:
+    """Write index rows (idempotent): ``dedup_docs`` upserted, ``dedup_bands`` inserted."""
+    _insert(s, DedupDoc, docs, ["doc"], ["url", "content_hash", "cluster_id"])
+    _insert(s, DedupBand, bands, ["key", "doc"])
+
+
+# -- headlines --------------------------------------------------------------
+def variants_by_id(s: Session, ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
+    """variant id -> (cluster_id, text, key)."""
+    out = {}
+    for part in _chunks(sorted(set(ids))):
+        q = select(HeadlineVariant.variant, HeadlineVariant.cluster_id, HeadlineVariant.text, HeadlineVariant.key)
+        for vid, cid, text, key in s.execute(q.where(HeadlineVariant.variant.in_(part))):
+            out[vid] = (cid, text, key)
+    return out
+
+
+def clusters_by_key(s: Session, key_ids: Sequence[int]) -> dict[int, str]:
+    """normalised key id -> cluster id (exact headline merges)."""
+    out: dict[int, str] = {}
+    for part in _chunks(sorted(set(key_ids))):
+        q = select(HeadlineVariant.key_id, HeadlineVariant.cluster_id).where(HeadlineVariant.key_id.in_(part))
+        for kid, cid in s.execute(q.order_by(HeadlineVariant.key_id, HeadlineVariant.variant)):
+            out.setdefault(kid, cid)
+    return out
+
+
+def headline_band_candidates(s: Session, keys: Sequence[int]) -> dict[int, set[int]]:
+    """band key -> ids of the variants sharing it."""
+    out: dict[int, set[int]] = {}
+    for part in _chunks(sorted(set(keys))):
+        for key, vid in s.execute(select(HeadlineBand.key, HeadlineBand.variant).where(HeadlineBand.key.in_(part))):
+            out.setdefault(key, set()).add(vid)
+    return out
+
+
+def write_headlines(
+    s: Session,
+    variants: Sequence[dict[str, Any]],
+    bands: Sequence[dict[str, int]],
+    occurrences: Sequence[dict[str, Any]],
+    merges: Sequence[dict[str, Any]] = (),
+) -> None:
+    """Write headline rows (idempotent; merge records only come with new variants)."""
+    if merges:
+        s.execute(MergeRecord.__table__.insert(), list(merges))
+    _insert(s, HeadlineVariant, variants, ["variant"])
+    _insert(s, HeadlineBand, bands, ["key", "variant"])
+    _insert(s, HeadlineOccurrence, occurrences, ["page_url", "kind", "pos"])

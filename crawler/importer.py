@@ -1,0 +1,219 @@
+"""``python -m crawler import FILE.jsonl``: an existing corpus through the crawl's pipelines.
+
+Each JSON line needs ``url``, ``title`` and ``text`` (or ``paragraphs``, a list).
+Records go through the same ``CleanPipeline``, ``DedupPipeline`` and
+``StorePipeline`` as crawled pages. Work is batched: the CPU-heavy part
+(parsing, cleaning, normalising and shingling) runs in worker processes on
+chunks of lines while the main process de-duplicates and stores, and the
+dedup index is written once per batch. Bad lines (not JSON, missing fields)
+are counted and reported, never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+from scrapy.exceptions import DropItem
+
+from crawler.counters import CounterStats
+from crawler.dedup import DedupConfig, MinHasher
+from crawler.items import ArticleItem
+from crawler.storage import Database
+
+logger = logging.getLogger(__name__)
+
+_SITE_KEYS = ("site", "source", "outlet", "publisher")
+_DATE_KEYS = ("published_at", "date_publish", "published", "date", "time")
+_FIELDS = ("authors", "tags", "attribution", "related_headlines")
+
+
+class BadRecord(ValueError):
+    """A line that cannot be imported; the message is the reason (a stat key)."""
+
+
+def record_to_item(rec: Any, site: str | None) -> ArticleItem:
+    """Map one JSON record to an :class:`ArticleItem` (before cleaning).
+
+    Raises:
+        BadRecord: not an object, or missing url / title / text.
+    """
+    if not isinstance(rec, dict):
+        raise BadRecord("not_an_object")
+    url, title = rec.get("url"), rec.get("title")
+    text = rec.get("text")
+    if not text and isinstance(rec.get("paragraphs"), list):
+        text = "\n".join(p for p in rec["paragraphs"] if isinstance(p, str))
+    if not isinstance(url, str) or not url.strip():
+        raise BadRecord("missing_url")
+    if not isinstance(title, str) or not title.strip():
+        raise BadRecord("missing_title")
+    if not isinstance(text, str) or not text.strip():
+        raise BadRecord("missing_text")
+    name = next((rec[k] for k in _SITE_KEYS if isinstance(rec.get(k), str) and rec[k]), None)
+    published = next((str(rec[k]) for k in _DATE_KEYS if rec.get(k)), None)
+    if published and len(published) >= 19 and published[10] == " ":
+        published = published[:10] + "T" + published[11:]
+    item = ArticleItem(
+        url=url.strip(), site=name or site or urlsplit(url).hostname or "import",
+        fetched_at=_parse_time(rec.get("fetched_at")), title=title, text=text, published_at=published,
+    )
+    authors = rec.get("authors") or ([rec["author"]] if isinstance(rec.get("author"), str) and rec["author"] else [])
+    item.authors = [a for a in authors if isinstance(a, str)] if isinstance(authors, list) else []
+    item.tags = [t for t in rec.get("tags") or [] if isinstance(t, str)] if isinstance(rec.get("tags"), list) else []
+    if isinstance(rec.get("attribution"), str):
+        item.attribution = rec["attribution"]
+    if isinstance(rec.get("related_headlines"), list):
+        item.related_headlines = [h for h in rec["related_headlines"] if isinstance(h, dict | str)]
+    return item
+
+
+def _parse_time(value: Any) -> datetime:
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    return datetime.now(UTC)
+
+
+# -- worker side ---------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(settings: Any, config: DedupConfig) -> None:
+    from pipelines.clean import CleanPipeline
+    from pipelines.dedup import prepare
+
+    _WORKER["prepare"] = prepare
+
+    stats = CounterStats()
+    _WORKER.update(stats=stats, clean=CleanPipeline.build(settings, stats, None), hasher=MinHasher(config))
+
+
+def _prepare_chunk(lines: list[tuple[int, bytes]], site: str | None) -> tuple[list[Any], dict[str, Any]]:
+    """Parse, clean and shingle a chunk of lines: (items with their dedup prep, stats)."""
+    stats: CounterStats = _WORKER["stats"]
+    stats._stats.clear()
+    clean, hasher, prepare = _WORKER["clean"], _WORKER["hasher"], _WORKER["prepare"]
+    out = []
+    for lineno, raw in lines:
+        try:
+            item = record_to_item(json.loads(raw), site)
+        except (ValueError, UnicodeDecodeError) as exc:
+            reason = str(exc) if isinstance(exc, BadRecord) else "not_json"
+            stats.inc_value(f"import/bad/{reason}")
+            out.append((lineno, reason, None))
+            continue
+        try:
+            item = clean.process_item(item)
+        except DropItem:
+            stats.inc_value("import/dropped")
+            continue
+        out.append((lineno, None, (item, prepare(hasher, item.text))))
+    return out, stats.get_stats()
+
+
+def _chunks(path: Path, size: int) -> Iterator[tuple[list[tuple[int, bytes]], int]]:
+    """Chunks of non-blank (line number, bytes) and the bytes read so far."""
+    chunk: list[tuple[int, bytes]] = []
+    done = 0
+    with path.open("rb") as fh:
+        for lineno, line in enumerate(fh, 1):
+            done += len(line)
+            if line.strip():
+                chunk.append((lineno, line))
+            if len(chunk) >= size:
+                yield chunk, done
+                chunk = []
+    if chunk:
+        yield chunk, done
+
+
+def import_jsonl(
+    path: Path, db: Database, *, site: str | None, settings: Any, progress: bool = False, workers: int | None = None
+) -> dict[str, Any]:
+    """Import a JSON-lines corpus; returns counts (read, stored, duplicates, dropped, bad_lines).
+
+    Args:
+        workers: processes for parsing/cleaning/shingling (default
+            ``IMPORT_WORKERS`` or the CPU count, at most 4; 0 = in-process).
+    """
+    from pipelines.dedup import DedupPipeline
+    from pipelines.store import StorePipeline
+
+    stats = CounterStats()
+    dedup, store = DedupPipeline.build(settings, stats, db), StorePipeline.build(settings, stats, db)
+    config = dedup.config
+    batch = max(1, settings.getint("IMPORT_BATCH_SIZE", 500))
+    if workers is None:
+        workers = settings.getint("IMPORT_WORKERS", min(4, os.cpu_count() or 1))
+    dedup.open_spider()
+    store.open_spider()
+    bar = click.progressbar(length=path.stat().st_size, file=sys.stderr, label="import") if progress else None
+    pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(settings, config)) if workers > 0 else None
+    try:
+        if pool is None:
+            _init_worker(settings, config)
+            results: Iterator[Any] = ((_prepare_chunk(c, site), done) for c, done in _chunks(path, batch))
+        else:
+            results = _ordered(pool, _chunks(path, batch), site, depth=2 * workers)
+        for (prepared, chunk_stats), done in results:
+            for key, value in chunk_stats.items():
+                stats.inc_value(key, value)
+            for lineno, reason, _ in prepared:
+                if reason:
+                    logger.warning("%s:%d: bad line (%s)", path, lineno, reason)
+            good = [p for _, reason, p in prepared if not reason]
+            stats.inc_value("import/read", len(prepared))
+            if good:
+                items = dedup.process_batch([g[0] for g in good], prepared=[g[1] for g in good])
+                for item in items:
+                    store.process_item(item)
+            if bar is not None:
+                bar.update(done - bar.pos)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        store.close_spider()
+        dedup.close_spider()
+        if bar is not None:
+            bar.render_finish()
+    return _counts(stats)
+
+
+def _ordered(pool: ProcessPoolExecutor, chunks: Iterator[Any], site: str | None, depth: int) -> Iterator[Any]:
+    """Results of ``_prepare_chunk`` in file order, with at most *depth* chunks in flight."""
+    queue: list[Any] = []
+    for chunk, done in chunks:
+        queue.append((pool.submit(_prepare_chunk, chunk, site), done))
+        if len(queue) >= depth:
+            fut, d = queue.pop(0)
+            yield fut.result(), d
+    for fut, d in queue:
+        yield fut.result(), d
+
+
+def _counts(stats: CounterStats) -> dict[str, Any]:
+    s = stats.get_stats()
+    bad = stats.prefixed("import/bad/")
+    return {
+        "read": s.get("import/read", 0) + s.get("import/dropped", 0),
+        "stored": s.get("store/inserted", 0),
+        "already_stored": s.get("store/already_stored", 0),
+        "duplicates": s.get("dedup/exact", 0) + s.get("dedup/near_duplicate", 0),
+        "dropped": s.get("import/dropped", 0),
+        "bad_lines": sum(bad.values()),
+        "bad_reasons": dict(sorted(bad.items())),
+        "headlines": s.get("dedup/headlines_seen", 0),
+    }

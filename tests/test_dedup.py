@@ -1,0 +1,158 @@
+"""DedupPipeline and crawler.dedup: signatures, merging, config changes, crash-consistency rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from datasketch import MinHash
+from scrapy.settings import Settings
+from sqlalchemy import func, select
+
+from crawler.counters import CounterStats
+from crawler.dedup import DedupConfig, MinHasher, SignatureMismatch, jaccard
+from crawler.dedup_store import DedupBand, DedupConfigMismatch, DedupDoc
+from crawler.items import ArticleItem
+from pipelines.dedup import DedupPipeline
+from pipelines.store import StorePipeline
+from tests.support.db import db, sqlite_db  # noqa: F401
+
+PARA = [
+    "أعلنت وزارة الصحة اليوم عن افتتاح مستشفى جديد في مدينة جدة بسعة ثلاثمائة سرير لخدمة سكان المنطقة",
+    "وقال المتحدث الرسمي باسم الوزارة إن المستشفى يضم أقساما متخصصة في أمراض القلب والأورام والأطفال",
+    "وأضاف أن المشروع يأتي ضمن خطة الوزارة لتطوير الخدمات الصحية في جميع مناطق المملكة خلال الأعوام المقبلة",
+    "وأشار إلى أن المستشفى سيبدأ باستقبال المرضى مطلع الشهر المقبل بعد اكتمال تجهيز جميع الأقسام الطبية",
+    "وتعمل الوزارة على توظيف الكوادر الوطنية المؤهلة في المستشفى الجديد بالتعاون مع الجامعات السعودية",
+]
+OTHER = [
+    "شهدت أسواق الأسهم الخليجية تراجعا ملحوظا في تعاملات الأسبوع الماضي بسبب انخفاض أسعار النفط عالميا",
+    "وتراجع المؤشر العام للسوق السعودية بنسبة طفيفة وسط تداولات ضعيفة شملت معظم القطاعات الرئيسة",
+    "ويتوقع المحللون أن تستمر حالة الترقب حتى صدور نتائج الشركات للربع الثاني من العام الجاري",
+    "وارتفعت أسهم قطاع البتروكيماويات بعد إعلان عدد من الشركات عن توزيعات نقدية للمساهمين",
+]
+
+
+def item(url: str, paras: list[str], title: str = "افتتاح مستشفى جديد في جدة", **kw) -> ArticleItem:
+    return ArticleItem(url=url, site=url.split("/")[2], fetched_at=datetime(2025, 1, 1, tzinfo=UTC),
+                       title=title, text="\n".join(paras), **kw)
+
+
+def pipes(database, **settings):
+    stats = CounterStats()
+    s = Settings(settings)
+    dedup, store = DedupPipeline.build(s, stats, database), StorePipeline.build(s, stats, database)
+    dedup.open_spider()
+    store.open_spider()
+    return dedup, store, stats
+
+
+def test_config_validation_and_fingerprint() -> None:
+    with pytest.raises(ValueError):
+        DedupConfig(num_perm=1)
+    with pytest.raises(ValueError):
+        DedupConfig(bands=40, rows=4, num_perm=128)
+    with pytest.raises(ValueError):
+        DedupConfig(threshold=0)
+    with pytest.raises(ValueError):
+        DedupConfig(shingle="sentence")
+    assert DedupConfig().fingerprint != DedupConfig(seed=2).fingerprint
+    assert DedupConfig().fingerprint == DedupConfig(threshold=0.9).fingerprint  # verification only
+
+
+def test_signatures_equal_datasketch_and_roundtrip() -> None:
+    hasher = MinHasher(DedupConfig())
+    sets = [hasher.shingles(" ".join(PARA)), hasher.shingles(" ".join(OTHER)), np.empty(0, np.uint32)]
+    sigs = hasher.signatures(sets)
+    for sh, sig in zip(sets[:2], sigs[:2]):
+        m = MinHash(num_perm=128, seed=1, hashfunc=int)
+        m.update_batch(sh.tolist())
+        assert np.array_equal(m.hashvalues, sig)
+    assert np.array_equal(hasher.decode(hasher.encode(sigs[0])), sigs[0])
+    assert len(hasher.encode(sigs[0])) == 7 + 4 * 128
+    with pytest.raises(SignatureMismatch):
+        MinHasher(DedupConfig(seed=9)).decode(hasher.encode(sigs[0]))
+    assert hasher.to_minhash(sigs[0]).jaccard(hasher.to_minhash(sigs[0])) == 1.0
+
+
+def test_normalisation_makes_copies_identical() -> None:
+    hasher = MinHasher(DedupConfig())
+    plain = hasher.shingles("\n".join(PARA))
+    styled = hasher.shingles("\n".join(p.replace("المستشفى", "المستشفـــى").replace("أ", "ا") for p in PARA))
+    assert jaccard(plain, styled) == 1.0
+
+
+def test_exact_near_and_different(db) -> None:  # noqa: F811
+    dedup, store, stats = pipes(db)
+    a = dedup.process_item(item("https://a.example/1", PARA, published_at="2025-01-01"))
+    b = dedup.process_item(item("https://b.example/1", PARA))
+    near = ["جدة (واس) - " + PARA[0]] + PARA[1:4] + ["تابعونا على تويتر"]
+    c = dedup.process_item(item("https://c.example/1", near))
+    d = dedup.process_item(item("https://d.example/1", OTHER))
+    for it in (a, b, c, d):
+        store.process_item(it)
+    store.close_spider()
+    assert a.dup_of_url is None and a.cluster_id and a.signature and a.content_hash
+    assert (b.dup_method, b.dup_of_url, b.cluster_id) == ("exact", a.url, a.cluster_id)
+    assert c.dup_method == "minhash" and c.cluster_id == a.cluster_id and 0.4 <= c.dup_score < 1
+    assert d.cluster_id != a.cluster_id and d.dup_of_url is None
+    assert stats.get_value("dedup/exact") == 1 and stats.get_value("dedup/near_duplicate") == 1
+    assert stats.get_value("dedup/unique") == 2
+    # A second run finds the stored copies through the database index.
+    dedup2, store2, stats2 = pipes(db)
+    e = dedup2.process_item(item("https://e.example/1", PARA[:4]))
+    assert e.cluster_id == a.cluster_id and e.dup_method == "minhash"
+    same = dedup2.process_item(item("https://a.example/1", PARA))
+    assert same.cluster_id == a.cluster_id and same.dup_of_url is None
+
+
+def test_update_of_a_story_is_not_merged(sqlite_db) -> None:  # noqa: F811
+    dedup, _store, stats = pipes(sqlite_db)
+    base = [p for p in PARA] + ["وبلغ عدد المصابين 12 شخصا في الحادث بحسب الدفاع المدني"]
+    update = [p for p in PARA] + ["وبلغ عدد المصابين 19 شخصا في الحادث بحسب الدفاع المدني"]
+    a = dedup.process_item(item("https://a.example/u", base))
+    b = dedup.process_item(item("https://b.example/u", update))
+    assert a.cluster_id != b.cluster_id
+    assert stats.get_value("dedup/rejected_numbers") == 1
+
+
+def test_config_change_is_detected(sqlite_db) -> None:  # noqa: F811
+    pipes(sqlite_db)
+    with pytest.raises(DedupConfigMismatch):
+        pipes(sqlite_db, DEDUP_NUM_PERM=64, DEDUP_BANDS=16)
+    pipes(sqlite_db, DEDUP_THRESHOLD=0.7)  # verification threshold may change freely
+    pipes(sqlite_db, DEDUP_NUM_PERM=64, DEDUP_BANDS=16, DEDUP_ADOPT_CONFIG=True)
+
+
+def test_index_rows_are_written_before_the_item_is_returned(sqlite_db) -> None:  # noqa: F811
+    dedup, _store, _stats = pipes(sqlite_db)
+    dedup.process_item(item("https://a.example/k", PARA))
+    with sqlite_db.session() as s:  # committed, visible to another session
+        assert s.scalar(select(func.count()).select_from(DedupDoc)) == 1
+        assert s.scalar(select(func.count()).select_from(DedupBand)) == 32
+
+
+def test_unstored_items_of_the_run_are_candidates_but_dangling_rows_are_ignored(sqlite_db) -> None:  # noqa: F811
+    dedup, _store, _ = pipes(sqlite_db)
+    a = dedup.process_item(item("https://a.example/p", PARA))
+    b = dedup.process_item(item("https://b.example/p", PARA[:4]))  # a is not stored yet: found in memory
+    assert b.cluster_id == a.cluster_id and b.dup_of_url == a.url
+    # "Killed" before the store flushed: a new run sees index rows without articles.
+    dedup2, store2, stats2 = pipes(sqlite_db)
+    c = dedup2.process_item(item("https://c.example/p", PARA))
+    assert c.dup_of_url is None and c.cluster_id not in (a.cluster_id,)
+    assert stats2.get_value("dedup/dangling", 0) >= 1
+    store2.process_item(c)
+    store2.close_spider()
+    d = dedup2.process_item(item("https://d.example/p", PARA[:4]))
+    assert d.cluster_id == c.cluster_id
+
+
+def test_reprocessing_is_idempotent(sqlite_db) -> None:  # noqa: F811
+    dedup, store, _ = pipes(sqlite_db)
+    for _ in range(2):
+        store.process_item(dedup.process_item(item("https://a.example/i", PARA)))
+    store.close_spider()
+    with sqlite_db.session() as s:
+        assert s.scalar(select(func.count()).select_from(DedupDoc)) == 1
+        assert s.scalar(select(func.count()).select_from(DedupBand)) == 32

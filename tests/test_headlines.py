@@ -1,0 +1,80 @@
+"""Headline keys, verification and clustering (the seed page's repeated headline)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from scrapy.settings import Settings
+
+from crawler.counters import CounterStats
+from crawler.export import headlines
+from crawler.headlines import HeadlineConfig, headline_key, match_score
+from crawler.items import ArticleItem
+from pipelines.dedup import DedupPipeline
+from pipelines.store import StorePipeline
+from tests.support.db import db, sqlite_db  # noqa: F401
+
+SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "article.expected.json"
+CFG = HeadlineConfig()
+H = "الرئيس السوري في موسكو.. محادثات مع «بوتين» لتعزيز التعاون السياسي والاقتصادي"
+
+
+@pytest.mark.parametrize(
+    ("variant", "same"),
+    [
+        ("عاجل | " + H, True),
+        ("فيديو: " + H, True),
+        (H + " (فيديو)", True),
+        ("[صور] " + H, True),
+        (H.replace("..", ":").replace("«", '"').replace("»", '"'), True),
+        (H + " اليوم", True),
+        (H.replace("السوري", "السورى"), True),
+        ("الرئيس السوري في موسكو.. محادثات مع «بوتين» لتعزيز التعاون العسكري والاقتصادي", False),
+        ("الكرملين يوضح تفاصيل لقاء بوتين والشرع في موسكو", False),
+    ],
+)
+def test_match(variant: str, same: bool) -> None:
+    assert (match_score(headline_key(H), headline_key(variant), CFG) is not None) is same
+
+
+def test_numbers_and_tags() -> None:
+    assert headline_key("عاجل | مقتل 5 في حادث") == headline_key("مقتل ٥ في حادث")
+    assert match_score(headline_key("مقتل 5 أشخاص في حادث سير"), headline_key("مقتل 7 أشخاص في حادث سير"), CFG) is None
+    assert headline_key("فيديو") == "فيديو"  # a tag alone stays a headline
+    with pytest.raises(ValueError):
+        HeadlineConfig(threshold=0)
+
+
+def _run(database, items):
+    stats = CounterStats()
+    dedup, store = DedupPipeline.build(Settings(), stats, database), StorePipeline.build(Settings(), stats, database)
+    dedup.open_spider()
+    for it in items:
+        store.process_item(dedup.process_item(it))
+    store.close_spider()
+    return stats
+
+
+@pytest.mark.skipif(not SEED.is_file(), reason="../shared/seed/article.expected.json is absent")
+def test_seed_repeated_headline_has_its_count(db) -> None:  # noqa: F811
+    seed = json.loads(SEED.read_text(encoding="utf-8"))
+    related = [{"headline": seed["read_also"]["title"], "url": "https://site.example/read-also"}]
+    related += [{"headline": h, "url": f"https://site.example/r{i}"} for i, h in enumerate(seed["related_headlines"])]
+    page = ArticleItem(url="https://site.example/seed", site="site", fetched_at=datetime(2025, 10, 15, tzinfo=UTC),
+                       title=seed["title"], text="\n".join(seed["paragraphs"]) * 3, related_headlines=related)
+    other = ArticleItem(url="https://other.example/x", site="other", fetched_at=datetime(2025, 10, 15, tzinfo=UTC),
+                        title="عاجل | " + seed["read_also"]["title"], text="نص مختلف تماما عن الخبر " * 30)
+    stats = _run(db, [page, other])
+    recs = {r["headline"]: r for r in headlines(db)}
+    assert len(recs) == 1 + len(set(seed["related_headlines"]))  # title + distinct related headlines
+    rep = recs[seed["read_also"]["title"]]
+    assert rep["count"] == 3 and rep["variants"] == ["عاجل | " + seed["read_also"]["title"]]
+    assert "https://other.example/x" in rep["urls"] and "https://site.example/read-also" in rep["urls"]
+    assert all(r["count"] == 1 for h, r in recs.items() if h != seed["read_also"]["title"])
+    assert stats.get_value("dedup/headlines_seen") == 13
+    # Processing the same pages again adds nothing (occurrences are keyed by page and position).
+    _run(db, [page, other])
+    assert {r["headline"]: r["count"] for r in headlines(db)} == {h: r["count"] for h, r in recs.items()}

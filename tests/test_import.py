@@ -1,0 +1,51 @@
+"""`import`: records through cleaning, dedup and storage; bad lines are counted, never fatal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from scrapy.settings import Settings
+
+from crawler.export import export_corpus
+from crawler.importer import import_jsonl
+from tests.support.db import db, sqlite_db  # noqa: F401
+from tests.test_dedup import OTHER, PARA
+
+
+def _write(path: Path) -> Path:
+    lines = [
+        json.dumps({"url": "https://a.example/1", "title": "خبر أ", "text": "\n".join(PARA), "site": "a",
+                    "published_at": "2025-01-01"}, ensure_ascii=False),
+        json.dumps({"url": "https://b.example/1", "title": "خبر ب", "paragraphs": PARA[:4] + ["المصدر: واس"]},
+                   ensure_ascii=False),
+        json.dumps({"url": "https://d.example/1", "title": "خبر د", "text": "\n".join(OTHER), "outlet": "d"},
+                   ensure_ascii=False),
+        "this is not json",
+        json.dumps({"url": "https://e.example/1", "text": "لا عنوان"}),
+        "",
+        json.dumps({"url": "https://f.example/1", "title": "قصير", "text": "نص قصير"}, ensure_ascii=False),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_import_counts_and_merges(db, tmp_path: Path) -> None:  # noqa: F811
+    src = _write(tmp_path / "in.jsonl")
+    counts = import_jsonl(src, db, site="fallback", settings=Settings(), workers=0)
+    assert counts["stored"] == 3 and counts["duplicates"] == 1
+    assert counts["bad_lines"] == 2 and counts["bad_reasons"] == {"missing_title": 1, "not_json": 1}
+    assert counts["dropped"] == 1
+    export_corpus(db, tmp_path / "out.jsonl", "jsonl", all_copies=True)
+    recs = {r["url"]: r for r in map(json.loads, (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines())}
+    assert recs["https://b.example/1"]["site"] == "fallback"
+    assert recs["https://b.example/1"]["cluster_id"] == recs["https://a.example/1"]["cluster_id"]
+    assert "المصدر" not in recs["https://b.example/1"]["text"]  # cleaned like a crawled page
+    again = import_jsonl(src, db, site="fallback", settings=Settings(), workers=0)
+    assert again["stored"] == 0 and again["already_stored"] == 3
+
+
+def test_import_with_worker_processes(sqlite_db, tmp_path: Path) -> None:  # noqa: F811
+    counts = import_jsonl(_write(tmp_path / "in.jsonl"), sqlite_db, site=None,
+                          settings=Settings({"IMPORT_BATCH_SIZE": 2}), workers=1)
+    assert counts["stored"] == 3 and counts["duplicates"] == 1 and counts["bad_lines"] == 2
