@@ -66,8 +66,32 @@ CLEAN_MIN_CHARS = 250  # body shorter than this is not an article
 CLEAN_MIN_ARABIC_RATIO = 0.5  # share of Arabic letters in the body
 CLEAN_LEARN_TEMPLATE = True  # learn repeated per-site blocks as boilerplate
 
-# --- Dedup (pipelines/dedup.py, crawler/dedup.py) ----------------------------
+# --- Dedup (pipelines/dedup.py, crawler/dedup.py, crawler/headlines.py) -----
+# Chosen from the labelled evaluation set (docs/benchmarks.md, bench-dedup).
+# Signatures are only comparable when SHINGLE*, NUM_PERM, BANDS, ROWS and SEED
+# match: a change is detected at start (exit 2) unless DEDUP_ADOPT_CONFIG.
 DEDUP_ENABLED = True
+DEDUP_SHINGLE = "word"  # word or char shingles of the matching form
+DEDUP_SHINGLE_SIZE = 3
+DEDUP_NUM_PERM = 128
+DEDUP_BANDS = 32
+DEDUP_ROWS = 4
+DEDUP_SEED = 1
+DEDUP_THRESHOLD = 0.4  # verified Jaccard needed to merge an LSH candidate
+DEDUP_MIN_SHINGLES = 5  # shorter bodies only merge by exact hash
+DEDUP_PENDING_MAX = 5000  # this run's unstored copies kept for matching
+DEDUP_ADOPT_CONFIG = False
+DEDUP_HEADLINES = True
+DEDUP_HEADLINE_NGRAM = 3
+DEDUP_HEADLINE_NUM_PERM = 64
+DEDUP_HEADLINE_BANDS = 16
+DEDUP_HEADLINE_ROWS = 4
+DEDUP_HEADLINE_THRESHOLD = 0.6
+DEDUP_HEADLINE_MAX_WORD_DIFF = 2
+
+# --- Import (crawler/importer.py) ----------------------------------------------
+IMPORT_BATCH_SIZE = 500
+IMPORT_WORKERS = min(4, os.cpu_count() or 1)  # 0: clean in-process
 
 # --- Storage (pipelines/store.py, crawler/storage.py) ------------------------
 # The database URL: --db, else the DATABASE_URL environment variable, else
@@ -94,7 +118,7 @@ INCREMENTAL_STATE_BATCH = 200  # url_state rows per write
 INCREMENTAL_LISTING_LINKS = 8
 # Request fingerprints remembered by the dupefilter (an LRU, not a growing set).
 INCREMENTAL_DUPEFILTER_MAX = 100_000
-DUPEFILTER_CLASS = "crawler.incremental.BoundedDupeFilter"
+DUPEFILTER_CLASS = "crawler.dupefilter.BoundedDupeFilter"
 # One crawl per database at a time (`crawl` exits 75 when the lock is taken).
 LOCK_ENABLED = True
 # Every run is a row of crawl_runs; the running row is refreshed this often.
