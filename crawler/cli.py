@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 import click
 
 from crawler.sources import SourcesError, load_sources
-from crawler.storage import DEFAULT_URL, Database, StorageError
+from crawler.storage import DEFAULT_URL, Database, StorageError, describe_url
 
 
 class UsageFailure(click.ClickException):
@@ -68,27 +68,95 @@ def main() -> None:
 @click.option("-s", "settings_pairs", multiple=True, metavar="NAME=VALUE", help="A Scrapy setting, as `scrapy crawl -s`.")
 @click.option("--only", multiple=True, metavar="NAME", help="Crawl only these sources (repeatable).")
 @click.option("--redis", "redis_url", metavar="URL", default=None, help="Join a shared crawl through Redis (or $REDIS_URL).")
+@click.option("--log-file", "log_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Log (and the summary) to this file, rotated; nothing on stdout (for cron).")
 def crawl(sources_path: str, db: str | None, settings_pairs: tuple[str, ...], only: tuple[str, ...],
-          redis_url: str | None) -> None:
-    """Crawl the sources and store new articles; print a summary."""
+          redis_url: str | None, log_file: Path | None) -> None:
+    """Crawl the sources and store new articles; print a summary.
+
+    Exit codes: 0 done, 1 the run failed (e.g. the database went away),
+    2 bad usage or configuration, 75 another crawl holds this database's lock.
+    """
+    from crawler.lock import EXIT_LOCKED, CrawlLock, LockHeld
     from crawler.runner import project_settings, run_crawl
 
+    out = CrawlOutput(log_file)
     try:
         sources = load_sources(sources_path)
     except SourcesError as exc:
-        fail(str(exc))
+        out.fail(str(exc))
     unknown = sorted(set(only) - {s.name for s in sources})
     if unknown:
-        fail(f"{sources_path}: --only: no source named {unknown[0]!r}")
-    overrides: dict[str, Any] = parse_overrides(settings_pairs)
+        out.fail(f"{sources_path}: --only: no source named {unknown[0]!r}")
     url = database_url(db)
-    open_db(url).close()  # unreachable database: exit 2 before any fetch
-    overrides.update(STORAGE_URL=url, SOURCES_FILE=sources_path)
+    overrides: dict[str, Any] = {"STORAGE_URL": url, "SOURCES_FILE": sources_path}
+    overrides.update(parse_overrides(settings_pairs))
     redis_url = redis_url or os.environ.get("REDIS_URL")
     if redis_url:
         overrides["REDIS_URL"] = redis_url
-    summary = run_crawl(project_settings(overrides), sources_path, list(only) or None)
-    click.echo(summary.render())
+    if log_file is not None:
+        overrides["LOG_INSTALL_ROOT_HANDLER"] = False
+    settings = project_settings(overrides)
+    lock = None
+    if settings.getbool("LOCK_ENABLED", True) and not redis_url:
+        # The lock comes first: a second crawl exits at once, touching nothing.
+        lock = CrawlLock(url)
+        try:
+            lock.acquire()
+        except LockHeld as exc:
+            out.fail(str(exc), EXIT_LOCKED)
+        except Exception as exc:  # noqa: BLE001 - an unreachable PostgreSQL server
+            reason = str(exc).strip().splitlines()
+            out.fail(f"database {describe_url(url)} is unreachable: {reason[0] if reason else exc}")
+        settings.set("LOCK_HELD", True, priority="cmdline")
+    try:
+        try:
+            Database.open(url).close()  # unreachable database: exit 2 before any fetch
+        except StorageError as exc:
+            out.fail(str(exc))
+        if redis_url:
+            from crawler.shared import prepare_shared
+
+            prepare_shared(settings, redis_url)
+        summary = run_crawl(settings, sources_path, list(only) or None)
+    finally:
+        if lock is not None:
+            lock.release()
+    out.result(summary.render())
+    if not summary.ok:
+        out.fail(f"the crawl failed ({summary.finish_reason}); the next run fetches what is missing", 1)
+
+
+class CrawlOutput:
+    """Where `crawl` reports: stdout/stderr, or only the rotated --log-file (cron)."""
+
+    def __init__(self, log_file: Path | None) -> None:
+        self.log_file = log_file
+        self.logger = None
+        if log_file is not None:
+            import logging
+
+            from crawler.cron import rotating_handler
+
+            handler = rotating_handler(log_file)
+            root = logging.getLogger()
+            root.addHandler(handler)
+            root.setLevel(logging.INFO)
+            self.logger = logging.getLogger("crawler.cli")
+
+    def result(self, text: str) -> None:
+        if self.logger is not None:
+            self.logger.info("%s", text)
+        else:
+            click.echo(text)
+
+    def fail(self, message: str, code: int = 2) -> NoReturn:
+        if self.logger is not None:
+            self.logger.error("%s", message)
+        if code == 2:
+            fail(message)
+        click.echo(f"error: {message}", err=True)
+        sys.exit(code)
 
 
 @main.command()
@@ -155,16 +223,64 @@ def import_(file: Path, site: str | None, db: str | None) -> None:
 @main.command()
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def stats(db: str | None, as_json: bool) -> None:
-    """Show what the database holds."""
+@click.option("--check", is_flag=True, help="Exit 1 when a source is flagged (dead or redesigned).")
+@click.option("--runs", "n_runs", default=10, show_default=True, metavar="N", help="Runs shown in the history.")
+def stats(db: str | None, as_json: bool, check: bool, n_runs: int) -> None:
+    """Show what the database holds, the run history and each source's health."""
     from crawler.report import corpus_stats, render_stats
 
     database = open_db(db)
     try:
-        data = corpus_stats(database)
+        data = corpus_stats(database, runs=n_runs)
     finally:
         database.close()
     click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else render_stats(data))
+    if check and data.get("flagged"):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--every", default=None, metavar="INTERVAL", help="15m, 30m, 1h, 2h or 1d.")
+@click.option("--install", "action", flag_value="install", help="Add the line to your crontab (idempotent).")
+@click.option("--remove", "action", flag_value="remove", help="Take the line out of your crontab.")
+@click.option("--sources", "sources_path", default="sources.yaml", show_default=True, metavar="FILE",
+              help="The sources file (YAML).")
+@db_option
+@click.option("--log-file", "log_file", default="data/logs/crawl.log", show_default=True, metavar="FILE",
+              help="The rotated log of the scheduled crawls (relative to the repository).")
+def cron(every: str | None, action: str | None, sources_path: str, db: str | None, log_file: str) -> None:
+    """Print (or --install / --remove) the crontab line of a scheduled crawl."""
+    from crawler.cron import SCHEDULES, CronError, CronJob, absolute_db_url, install, remove
+
+    repo = Path(__file__).resolve().parent.parent
+    if every is None and action != "remove":
+        fail(f"--every is required ({', '.join(SCHEDULES)})")
+    if every is not None and every not in SCHEDULES:
+        fail(f"--every must be one of {', '.join(SCHEDULES)}, not {every!r}")
+    sources = Path(sources_path)
+    if not sources.is_absolute():
+        sources = (Path.cwd() / sources) if (Path.cwd() / sources).is_file() else repo / sources
+    try:
+        load_sources(str(sources))
+    except SourcesError as exc:
+        fail(str(exc))
+    try:
+        url = absolute_db_url(database_url(db), Path.cwd())
+    except Exception:  # noqa: BLE001 - sqlalchemy ArgumentError
+        fail(f"database URL {database_url(db)!r} is not a valid SQLAlchemy URL")
+    job = CronJob(every or "1h", repo, str(sources.resolve()), url, log_file)
+    if not (repo / ".venv" / "bin" / "python").exists():
+        click.echo(f"warning: {repo / '.venv'} does not exist yet: run `make venv` first", err=True)
+    try:
+        if action == "install":
+            changed = install(job)
+            click.echo(("installed: " if changed else "already installed: ") + job.line())
+        elif action == "remove":
+            click.echo("removed" if remove(job) else "not installed: nothing to remove")
+        else:
+            click.echo(job.line())
+    except CronError as exc:
+        fail(str(exc))
 
 
 @main.command()

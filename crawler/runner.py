@@ -53,6 +53,24 @@ class CrawlSummary:
     robots_forbidden: int
     per_source: dict[str, SourceSummary] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    run_id: int | None = None  # the crawl_runs row (crawler/runs.py)
+
+    #: finish reasons of a completed run (graceful SIGTERM / Ctrl-C is "shutdown")
+    OK_REASONS = ("finished", "shutdown", "closespider_timeout", "closespider_itemcount",
+                  "closespider_pagecount")
+
+    @property
+    def ok(self) -> bool:
+        """Whether the run completed (exit 0); else it failed (e.g. the database went away)."""
+        return self.finish_reason in self.OK_REASONS
+
+    @property
+    def skipped_stored(self) -> int:
+        return int(self.stats.get("incremental/skipped_stored", 0))
+
+    @property
+    def not_modified(self) -> int:
+        return int(self.stats.get("incremental/not_modified", 0))
 
     @classmethod
     def from_stats(cls, stats: dict[str, Any], sources: list[str], seconds: float) -> CrawlSummary:
@@ -95,6 +113,7 @@ class CrawlSummary:
             f"  links skipped:      {sum(self.skipped.values())}"
             + (f" ({', '.join(f'{k} {v}' for k, v in sorted(self.skipped.items()))})" if self.skipped else ""),
             f"  robots.txt refused: {self.robots_forbidden}",
+            f"  already known:      {self.skipped_stored} not fetched, {self.not_modified} unchanged (304)",
             "  per source:          fetched  stored  dropped  errors",
         ]
         for name, s in sorted(self.per_source.items()):
@@ -109,7 +128,7 @@ def run_crawl(settings: Settings, sources_path: str, only: list[str] | None = No
     """Crawl the sources of *sources_path* (all, or those named in *only*)."""
     from spiders.news import NewsSpider
 
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)  # root log handler: LOG_INSTALL_ROOT_HANDLER (off with --log-file)
     kwargs: dict[str, Any] = {"sources": sources_path}
     if only:
         kwargs["only"] = ",".join(only)
@@ -122,4 +141,6 @@ def run_crawl(settings: Settings, sources_path: str, only: list[str] | None = No
     db = getattr(crawler, "news_database", None)
     if db is not None:
         db.close()
-    return CrawlSummary.from_stats(stats, names, time.monotonic() - started)
+    summary = CrawlSummary.from_stats(stats, names, time.monotonic() - started)
+    summary.run_id = getattr(crawler, "news_run_id", None)
+    return summary

@@ -22,6 +22,7 @@ from crawler.storage import Article, Database
 from crawler.text import normalize_for_matching
 from crawler.urls import canonical_url
 from tests.support.fixture_web import build_fixture_web, fixture_sources_yaml
+from tests.support.pg import drop_pg_database, fresh_pg_database
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
@@ -56,10 +57,22 @@ def _expected_articles(server: WebServer, manifest: dict[str, Any]) -> dict[str,
     return out
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def web_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db')}/web.db"
+        return
+    url, name = fresh_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(name)
+
+
 @pytest.fixture(scope="module")
-def crawled(web: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def crawled(web: Any, web_db_url: str) -> Any:
     server, manifest, sources = web
-    db_url = f"sqlite:///{tmp_path_factory.mktemp('db')}/web.db"
+    db_url = web_db_url
     first = crawl(sources, db_url)
     assert first.returncode == 0, first.stderr[-3000:]
     requests = {name: list(site.requests) for name, site in server.sites.items()}
@@ -68,8 +81,10 @@ def crawled(web: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     second = crawl(sources, db_url)
     assert second.returncode == 0, second.stderr[-3000:]
     db = Database.open(db_url)
-    yield server, manifest, db, first, second, requests
-    db.close()
+    try:
+        yield server, manifest, db, first, second, requests
+    finally:
+        db.close()
 
 
 def test_stores_the_article_pages_and_nothing_else(crawled: Any) -> None:

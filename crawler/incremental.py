@@ -1,0 +1,324 @@
+"""Incremental crawling: never fetch twice what the database already knows.
+
+Two downloader middlewares, each plugged in by one ``DOWNLOADER_MIDDLEWARES``
+entry, and a bounded duplicate filter (``DUPEFILTER_CLASS``, :mod:`crawler.dupefilter`):
+
+:class:`SkipStoredMiddleware`
+    An article page whose URL is stored (``articles.url``) or remembered as
+    not an article (``url_state``) is not fetched again -- ``IgnoreRequest``,
+    counted as ``incremental/skipped_stored`` -- unless it is older than
+    ``INCREMENTAL_RECHECK_HOURS`` or its sitemap ``<lastmod>`` is newer than
+    what is stored. Each request is one primary-key look-up (no URL set is
+    loaded in memory). Pages dropped by the clean pipeline are written to
+    ``url_state`` (``not_article``; ``listing`` for section pages, which are
+    always fetched again).
+:class:`ConditionalRequestMiddleware`
+    Feeds, sitemaps, start and listing pages are fetched with
+    ``If-None-Match`` / ``If-Modified-Since`` from the validators stored in
+    ``url_state``; a 304 means nothing new there (``incremental/not_modified``).
+    Validators are saved only when the run finished and the source had no
+    errors, so a killed or failing run never hides what it did not fetch.
+:class:`crawler.dupefilter.BoundedDupeFilter`
+    Scrapy's request dupefilter with an LRU of at most
+    ``INCREMENTAL_DUPEFILTER_MAX`` fingerprints instead of an ever-growing set.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from sqlalchemy import select
+
+from crawler.storage import Article, Database, UrlState, database_from_crawler, upsert
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request, Response
+
+logger = logging.getLogger(__name__)
+
+#: request kinds (``request.meta["kind"]``) that are always fetched, conditionally
+CONDITIONAL_KINDS = frozenset({"feed", "sitemap", "start", "listing"})
+#: url_state kinds of pages that are not fetched again
+KNOWN_KINDS = frozenset({"article", "not_article"})
+_DROP_REASON = re.compile(r"\(([a-z_]+)\)")
+_STATE_COLUMNS = ("kind", "reason", "lastmod", "fetched_at", "site")
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes: they are UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def parse_lastmod(value: str | None) -> datetime | None:
+    """A sitemap ``<lastmod>`` (W3C date or date-time) as an aware datetime."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return as_utc(parsed)
+
+
+def decide(now: datetime, recheck_hours: float, article_fetched: datetime | None,
+           state: dict[str, Any] | None, hint_lastmod: str | None) -> str:
+    """Why a page request is fetched (``new``, ``listing``, ``lastmod``, ``recheck``) or ``skip``."""
+    kind = state.get("kind") if state else None
+    if kind and kind not in KNOWN_KINDS:
+        return "listing"
+    if article_fetched is None and kind is None:
+        return "new"
+    seen = [t for t in (as_utc(article_fetched), as_utc(state.get("fetched_at")) if state else None) if t]
+    last_seen = max(seen) if seen else None
+    stored_mark = parse_lastmod(state.get("lastmod")) if state else None
+    stored_mark = stored_mark or last_seen
+    lastmod = parse_lastmod(hint_lastmod)
+    if lastmod and stored_mark and lastmod > stored_mark:
+        return "lastmod"
+    if recheck_hours > 0 and last_seen and now - last_seen > timedelta(hours=recheck_hours):
+        return "recheck"
+    return "skip"
+
+
+def original_url(response: Response) -> str:
+    """The URL first requested (before redirects): the key the next run looks up."""
+    redirects = response.meta.get("redirect_urls")
+    return redirects[0] if redirects else response.request.url if response.request else response.url
+
+
+class UrlStateWriter:
+    """Buffered ``url_state`` upserts shared by the middlewares of one crawl."""
+
+    def __init__(self, db: Database, batch_size: int = 200) -> None:
+        self.db = db
+        self.batch_size = max(1, batch_size)
+        self._rows: dict[tuple[str, ...], dict[str, dict[str, Any]]] = {}
+
+    @classmethod
+    def for_crawler(cls, crawler: Crawler) -> UrlStateWriter:
+        writer = getattr(crawler, "news_url_state", None)
+        if writer is None:
+            writer = cls(database_from_crawler(crawler), crawler.settings.getint("INCREMENTAL_STATE_BATCH", 200))
+            crawler.news_url_state = writer
+        return writer
+
+    def add(self, row: dict[str, Any], update: tuple[str, ...] = _STATE_COLUMNS) -> None:
+        """Queue one row (``url``, ``site``, ``kind``, ...); *update* names the columns it sets."""
+        row = {"reason": None, "etag": None, "last_modified": None, "lastmod": None,
+               "fetched_at": datetime.now(UTC), **row}
+        bucket = self._rows.setdefault(update, {})
+        bucket[row["url"]] = row
+        if sum(len(b) for b in self._rows.values()) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every queued row (one transaction)."""
+        if not self._rows:
+            return
+        buckets, self._rows = self._rows, {}
+        with self.db.begin() as session:
+            for update, rows in buckets.items():
+                upsert(session, UrlState, list(rows.values()), ["url"], update)
+
+
+class SkipStoredMiddleware:
+    """Skip article pages already stored or known not to be articles.
+
+    Settings:
+        INCREMENTAL_ENABLED: skip what is stored (default True).
+        INCREMENTAL_RECHECK_HOURS: fetch a stored page again after this many
+            hours (0: never; a newer sitemap ``<lastmod>`` always does).
+        INCREMENTAL_STATE_BATCH: ``url_state`` rows per write.
+        INCREMENTAL_LISTING_LINKS: a dropped page with this many headline-like
+            links is a section (``listing``), fetched again on every run.
+    """
+
+    def __init__(self, crawler: Crawler, db: Database, writer: UrlStateWriter, recheck_hours: float,
+                 listing_links: int = 8) -> None:
+        self.crawler = crawler
+        self.listing_links = listing_links
+        self.stats = crawler.stats
+        self.db = db
+        self.writer = writer
+        self.recheck_hours = recheck_hours
+        self._article_q = select(Article.fetched_at)
+        self._state_q = select(UrlState.kind, UrlState.lastmod, UrlState.fetched_at)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SkipStoredMiddleware:
+        if not crawler.settings.getbool("INCREMENTAL_ENABLED", True):
+            raise NotConfigured("INCREMENTAL_ENABLED is off")
+        mw = cls(crawler, database_from_crawler(crawler), UrlStateWriter.for_crawler(crawler),
+                 crawler.settings.getfloat("INCREMENTAL_RECHECK_HOURS", 0),
+                 crawler.settings.getint("INCREMENTAL_LISTING_LINKS", 8))
+        crawler.signals.connect(mw.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(mw.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        return mw
+
+    def lookup(self, url: str) -> tuple[datetime | None, dict[str, Any] | None]:
+        """What the database knows of *url*: the article's fetch time and its url_state row."""
+        with self.db.engine.connect() as conn:
+            fetched = conn.execute(self._article_q.where(Article.url == url)).scalar()
+            row = conn.execute(self._state_q.where(UrlState.url == url)).first()
+        return fetched, (dict(row._mapping) if row else None)
+
+    def process_request(self, request: Request) -> None:
+        if request.meta.get("kind", "page") != "page":
+            return None
+        fetched, state = self.lookup(request.url)
+        request.meta["incremental_state"] = state
+        hint = request.meta.get("hint") or {}
+        verdict = decide(datetime.now(UTC), self.recheck_hours, fetched, state, hint.get("lastmod"))
+        if verdict == "skip":
+            source = request.meta.get("source", "unknown")
+            self.stats.inc_value("incremental/skipped_stored")
+            known = "skipped_stored" if fetched is not None or (state or {}).get("kind") == "article" \
+                else "skipped_not_article"
+            self.stats.inc_value(f"source/{source}/{known}")
+            if hint.get("lastmod"):
+                self.stats.inc_value("incremental/skipped_lastmod")
+            raise IgnoreRequest(f"already stored: {request.url}")
+        if verdict in ("lastmod", "recheck"):
+            request.meta["incremental_refetch"] = verdict
+            self.stats.inc_value(f"incremental/refetch/{verdict}")
+        return None
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if request.meta.get("kind") == "page" and response.status in (404, 410):
+            self.writer.add({"url": request.url, "site": request.meta.get("source", "unknown"),
+                             "kind": "not_article", "reason": f"http_{response.status}"})
+        return response
+
+    # -- signals ---------------------------------------------------------------------
+    def _row(self, url: str, response: Response, kind: str, reason: str | None, site: str) -> dict[str, Any]:
+        hint = response.meta.get("hint") or {}
+        return {"url": url, "site": site, "kind": kind, "reason": reason, "lastmod": hint.get("lastmod")}
+
+    def item_scraped(self, item: Any, response: Response | None = None, **_: Any) -> None:
+        if response is None or not hasattr(item, "url"):
+            return
+        first = original_url(response)
+        hint = response.meta.get("hint") or {}
+        if first != item.url or hint.get("lastmod") or response.meta.get("incremental_refetch"):
+            for url in {first, item.url}:
+                self.writer.add(self._row(url, response, "article", None, item.site))
+
+    def _is_hub(self, response: Response) -> bool:
+        """A page with many headline-like links (a section) is fetched again each run."""
+        try:
+            links = response.xpath("//a[string-length(normalize-space(.)) > 20]/@href").getall()
+        except (AttributeError, ValueError):
+            return False
+        return len(set(links)) >= self.listing_links
+
+    def item_dropped(self, item: Any, response: Response | None = None, exception: BaseException | None = None,
+                     **_: Any) -> None:
+        if response is None or not hasattr(item, "url"):
+            return
+        match = _DROP_REASON.search(str(exception or ""))
+        reason = match.group(1) if match else "dropped"
+        kind = "listing" if reason == "listing_page" or self._is_hub(response) else "not_article"
+        for url in {original_url(response), item.url}:
+            self.writer.add(self._row(url, response, kind, reason, item.site))
+        self.stats.inc_value(f"incremental/remembered/{kind}")
+
+    def spider_closed(self, **_: Any) -> None:
+        self.writer.flush()
+
+
+class ConditionalRequestMiddleware:
+    """Conditional requests (ETag, Last-Modified) for feeds, sitemaps, start and listing pages.
+
+    Settings:
+        INCREMENTAL_CONDITIONAL: send conditional requests (default True).
+    """
+
+    def __init__(self, crawler: Crawler, db: Database, writer: UrlStateWriter) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.db = db
+        self.writer = writer
+        self._validators: dict[str, dict[str, Any]] = {}
+        self._item_errors = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
+        if not (crawler.settings.getbool("INCREMENTAL_ENABLED", True)
+                and crawler.settings.getbool("INCREMENTAL_CONDITIONAL", True)):
+            raise NotConfigured("INCREMENTAL_CONDITIONAL is off")
+        mw = cls(crawler, database_from_crawler(crawler), UrlStateWriter.for_crawler(crawler))
+        crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(mw.item_error, signal=signals.item_error)
+        return mw
+
+    def _kind(self, request: Request) -> str | None:
+        kind = request.meta.get("kind", "page")
+        if kind in CONDITIONAL_KINDS:
+            return kind
+        state = request.meta.get("incremental_state")
+        return "listing" if kind == "page" and state and state.get("kind") == "listing" else None
+
+    def process_request(self, request: Request) -> None:
+        kind = self._kind(request)
+        if kind is None or request.meta.get("incremental_unconditional"):
+            return None
+        with self.db.engine.connect() as conn:
+            row = conn.execute(select(UrlState.etag, UrlState.last_modified)
+                               .where(UrlState.url == request.url)).first()
+        if row is None:
+            return None
+        if row.etag and b"If-None-Match" not in request.headers:
+            request.headers[b"If-None-Match"] = row.etag
+        if row.last_modified and b"If-Modified-Since" not in request.headers:
+            request.headers[b"If-Modified-Since"] = row.last_modified
+        request.meta["incremental_conditional"] = True
+        return None
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        kind = self._kind(request)
+        if kind is None:
+            return response
+        source = request.meta.get("source", "unknown")
+        if response.status == 304 and request.meta.get("incremental_conditional"):
+            self.stats.inc_value("incremental/not_modified")
+            self.stats.inc_value(f"source/{source}/not_modified")
+            raise IgnoreRequest(f"not modified: {request.url}")
+        if response.status == 200:
+            etag = response.headers.get(b"ETag")
+            modified = response.headers.get(b"Last-Modified")
+            if etag or modified:
+                self._validators[request.url] = {
+                    "url": request.url, "site": source, "kind": kind,
+                    "etag": etag.decode("latin-1")[:256] if etag else None,
+                    "last_modified": modified.decode("latin-1")[:64] if modified else None,
+                }
+        return response
+
+    def item_error(self, **_: Any) -> None:
+        self._item_errors += 1
+
+    def spider_closed(self, reason: str = "", **_: Any) -> None:
+        """Save validators of the sources whose pages were all fetched and stored."""
+        if reason != "finished" or self._item_errors:
+            logger.info("not saving conditional-request validators (run %s, %d item errors)",
+                        reason, self._item_errors)
+            return
+        stats = self.stats.get_stats()
+        healthy = 0
+        for row in self._validators.values():
+            site = row["site"]
+            if stats.get(f"source/{site}/errors") or stats.get(f"discovery/budget_exhausted/{site}"):
+                continue
+            self.writer.add(row, ("kind", "etag", "last_modified", "fetched_at", "site"))
+            healthy += 1
+        self.writer.flush()
+        logger.debug("saved validators of %d of %d URLs", healthy, len(self._validators))

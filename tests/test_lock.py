@@ -1,0 +1,111 @@
+"""The overlap lock: one crawl per database; a second one exits 75 at once, touching nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from crawler.demo.server import SiteServer
+from crawler.lock import CrawlLock, LockHeld
+from crawler.storage import CrawlRun, Database
+from tests.support.incsite import REPO, IncSite, crawl_cmd, crawl_env, run_crawl
+from tests.support.pg import db_url  # noqa: F401 - fixture
+
+
+def test_lock_is_exclusive_and_names_its_holder(db_url: str) -> None:  # noqa: F811
+    first = CrawlLock(db_url).acquire()
+    try:
+        with pytest.raises(LockHeld) as info:
+            CrawlLock(db_url).acquire()
+        assert f"pid {os.getpid()}" in str(info.value)
+        assert info.value.holder["pid"] == str(os.getpid())
+    finally:
+        first.release()
+    CrawlLock(db_url).acquire().release()  # free again
+
+
+def test_lock_of_a_killed_process_is_taken_over(db_url: str) -> None:  # noqa: F811
+    code = ("import sys,time; from crawler.lock import CrawlLock; lock = CrawlLock(sys.argv[1]).acquire();"
+            " print('held', flush=True); time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", code, db_url], cwd=REPO, stdout=subprocess.PIPE,
+                              text=True, env=crawl_env())
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(LockHeld, match=f"pid {holder.pid}"):
+            CrawlLock(db_url).acquire()
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        deadline = time.monotonic() + 10
+        while True:  # PostgreSQL notices the dead backend within moments
+            try:
+                CrawlLock(db_url).acquire().release()
+                break
+            except LockHeld:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def _runs(url: str) -> list[tuple[int, str]]:
+    db = Database.open(url)
+    try:
+        with db.session() as s:
+            return [tuple(r) for r in s.execute(select(CrawlRun.id, CrawlRun.status).order_by(CrawlRun.id)).all()]
+    finally:
+        db.close()
+
+
+def test_two_crawls_at_once_second_exits_75(tmp_path: Path, db_url: str) -> None:  # noqa: F811
+    site = IncSite(tmp_path / "site", 10)
+    with SiteServer(site.root) as server:
+        sources = site.sources(server.base_url)
+        slow = crawl_cmd(sources, db_url, "-s", "DOWNLOAD_DELAY=0.15", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
+        first = subprocess.Popen(slow, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=crawl_env())
+        try:
+            deadline = time.monotonic() + 30
+            while not (Path(db_url.removeprefix("sqlite:///")).exists() or "postgresql" in db_url) \
+                    or not _safe_runs(db_url):
+                assert first.poll() is None, first.communicate()[1][-2000:]
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            before = server.requests
+            started = time.monotonic()
+            second = run_crawl(sources, db_url)
+            elapsed = time.monotonic() - started
+            assert second.returncode == 75, second.stderr[-2000:]
+            assert f"pid {first.pid}" in second.stderr
+            assert len(second.stderr.strip().splitlines()) == 1
+            assert elapsed < 10
+            assert len(_runs(db_url)) == 1  # the second crawl recorded nothing
+            assert first.poll() is None or first.returncode == 0
+            _ = before
+        finally:
+            out, err = first.communicate(timeout=60)
+        assert first.returncode == 0, err[-2000:]
+    assert _runs(db_url) == [(1, "finished")]
+
+
+def _safe_runs(url: str) -> list[tuple[int, str]]:
+    try:
+        return _runs(url)
+    except Exception:  # noqa: BLE001 - schema not created yet
+        return []
+
+
+def test_lock_file_sits_next_to_the_sqlite_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db' / 'news.db'}"
+    with CrawlLock(url) as lock:
+        assert lock.path == tmp_path / "db" / "news.db.lock"
+        assert f"pid={os.getpid()}" in lock.path.read_text()
+    assert lock.path.read_text() == ""
