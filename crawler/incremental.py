@@ -186,6 +186,7 @@ class SkipStoredMiddleware:
             self.stats.inc_value(f"source/{source}/{known}")
             if hint.get("lastmod"):
                 self.stats.inc_value("incremental/skipped_lastmod")
+            request.meta["incremental_skipped"] = True  # the spider refunds its budget
             raise IgnoreRequest(f"already stored: {request.url}")
         if verdict in ("lastmod", "recheck"):
             request.meta["incremental_refetch"] = verdict

@@ -151,7 +151,11 @@ class NewsSpider(scrapy.Spider):
         kind = request.meta.get("kind", "page")
         reason = failure.type.__name__ if failure.type else "error"
         if reason == "IgnoreRequest":
-            return  # robots.txt, offsite and incremental skips are counted by their middlewares
+            # robots.txt, offsite and incremental skips are counted by their
+            # middlewares; a known page skipped unfetched costs no budget.
+            if request.meta.get("incremental_skipped") and self._budget[source] > 0:
+                self._budget[source] -= 1
+            return
         if reason == "HttpError":
             status = failure.value.response.status  # type: ignore[union-attr]
             self._stat(f"source/{source}/http_errors")
