@@ -9,46 +9,25 @@ or ``pytest_plugins``.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from crawler.storage import Database
-
-PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+from tests.support.pg import drop_pg_database, fresh_pg_database
 
 __all__ = ["db", "postgres_db", "sqlite_db"]
 
 
 def _pg_database() -> Iterator[Database]:
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # noqa: BLE001 - no server or no driver
-        message = f"PostgreSQL not available at {PG_ADMIN_URL}: {str(exc).splitlines()[0]}"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(message + " (REQUIRE_SERVICES=1)")
-        pytest.skip(message)
-    database = Database.open(make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False))
+    url, name = fresh_pg_database()
+    database = Database.open(url)
     try:
         yield database
     finally:
         database.close()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.dispose()
+        drop_pg_database(name)
 
 
 @pytest.fixture
