@@ -20,6 +20,9 @@ PARA_TAGS = frozenset("p blockquote pre h2 h3 h4 h5 h6 dd dt address".split())
 GOOD_MIN_CHARS = 25
 _EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)  # any instant: only "is there a relative time" matters
 _SENTENCE_END = re.compile(r"[.!?؟:،,»\"”)]$")
+_CLOCK = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?!\d)")
+# A timestamp on its own line (live-blog entries, "10:30 ص"): never prose.
+_CLOCK_ONLY = re.compile(r"^\W*\d{1,2}:\d{2}(?::\d{2})?\s*(?:ص|م|صباحا|مساء|am|pm|gmt|ت\.?غ)?\W*$", re.I)
 
 
 def is_good(line: Line, extra: Sequence[re.Pattern[str]] = (), is_template: Callable[[str], bool] | None = None) -> bool:
@@ -101,6 +104,13 @@ def _is_date_line(text: str) -> bool:
     return bool(text_date(text, 2100) or relative_date(text, _EPOCH))
 
 
+def _is_dateline_meta(text: str) -> bool:
+    """A short "نشر في: … | آخر تحديث: …" line: a publication/update label with a date or a clock time."""
+    if len(text) > 140 or not rules.DATE_LABEL.search(text):
+        return False
+    return bool(_CLOCK.search(text) or text_date(text, 2100) or relative_date(text, _EPOCH))
+
+
 def filter_lines(
     lines: Sequence[Line], title: str, extra: Sequence[re.Pattern[str]] = (),
     is_template: Callable[[str], bool] | None = None,
@@ -111,12 +121,26 @@ def filter_lines(
     mode: str | None = None  # None | "links" (after a read-also/related label) | "embedded" (second article)
     label = ""
     seen_good = False
+    source_label = False
     for line in lines:
         text = clean_text(line.text)
         if not text:
             continue
         kind = label_kind(text)
         if mode == "embedded":
+            res.removed += 1
+            continue
+        if source_label:
+            source_label = False
+            if len(text) <= 60 and not line.heading:
+                res.attribution = res.attribution or text.strip(" .،,:-")
+                res.removed += 1
+                continue
+        if rules.SOURCE_LABEL.match(text):
+            source_label = True
+            res.removed += 1
+            continue
+        if _is_dateline_meta(text) or _CLOCK_ONLY.match(text):
             res.removed += 1
             continue
         if kind in ("read_also", "related", "most_read"):

@@ -83,6 +83,12 @@ def find_sections(lay: Layout, title_line: int | None = None) -> list[Section]:
         if kind is None:
             continue
         node = line.el
+        if lay.spans.get(node, (i, i))[0] < i and len(lay.lines_of(node)) > 1:
+            # The label is one <br>-separated line inside a block that started earlier (a body made of
+            # text lines): the block is not the section. Keep only this line's links; the body filter
+            # drops the line itself.
+            sections.append(Section(kind, [], range(i, i + 1), line.text, list(line.links)))
+            continue
         while True:
             parent = node.getparent()
             if parent is None or parent.tag in ("body", "html"):
@@ -156,15 +162,22 @@ def chrome_elements(
             continue
         if skip is not None and _is_inside(el, skip):
             continue
-        if chrome_kind(el) is None:
+        kind = chrome_kind(el)
+        if kind is None:
             continue
         s, e = lay.spans.get(el, (0, 0))
+        if kind == "header" and title_line is not None and not s <= title_line < e and _in_article(el):
+            continue  # an entry's own header inside an article (live-blog posts): its heading is content
         share = (good_prefix[e] - good_prefix[s]) / total
         if title_line is None and share >= protect or title_line is not None and s <= title_line < e and share >= 0.2:
             continue
         out.append(el)
         skip = el
     return out
+
+
+def _in_article(el: etree._Element) -> bool:
+    return any(anc.tag == "article" for anc in el.iterancestors())
 
 
 def _is_inside(el: etree._Element, ancestor: etree._Element) -> bool:

@@ -150,8 +150,33 @@ def choose_title(pm: PageMeta, h1s: Sequence[str], page_lines: Sequence[str] = (
         on_page = [p for p in parts if normalize_for_matching(p) in shown]
         if on_page:
             return clean_text(max(on_page, key=len))
+        if affix := _shown_affix(declared[-1], page_lines):
+            return affix
         return clean_text(strip_site_name(declared[-1], site))
     return clean_text(h1s[0]) if h1s else ""
+
+
+def _shown_affix(title_tag: str, page_lines: Sequence[str]) -> str | None:
+    """A page line that is the start or the end of <title>, the rest being a short name joined by
+    punctuation ("Blog name: headline", "headline - Site" without spaces around the separator)."""
+    tkey = normalize_for_matching(title_tag)
+    best = None
+    for line in page_lines:
+        key = normalize_for_matching(line)
+        if len(key.split()) < 3 or len(key) >= len(tkey) or len(key) < 0.4 * len(tkey):
+            continue
+        if tkey.endswith(key):
+            rest = title_tag[: len(title_tag) - len(line.strip())] if title_tag.endswith(line.strip()) else ""
+        elif tkey.startswith(key):
+            rest = title_tag[len(line.strip()):] if title_tag.startswith(line.strip()) else ""
+        else:
+            continue
+        if rest and _AFFIX_REST.match(rest) and (best is None or len(line) > len(best)):
+            best = line
+    return clean_text(best) if best else None
+
+
+_AFFIX_REST = re.compile(r"^\s*[|\-–—:»«•·،]?\s*[^|\-–—:»«•·]{1,40}?\s*[|\-–—:»«•·،]\s*$|^\s*[|\-–—:»«•·،]\s*[^|\-–—:»«•·]{1,40}$")
 
 
 def clean_author(name: str, site: str | None = None) -> str | None:
@@ -164,17 +189,15 @@ def clean_author(name: str, site: str | None = None) -> str | None:
     return name
 
 
-def authors(pm: PageMeta, root: etree._Element, site: str | None) -> list[str]:
-    """By-lines from JSON-LD, meta tags, rel=author and author-classed elements, without their prefixes."""
+def authors(pm: PageMeta, root: etree._Element, site: str | None, header_lines: Sequence[str] = ()) -> list[str]:
+    """By-lines from JSON-LD, meta tags, by-line elements (rel/itemprop=author, author-classed, links to
+    author pages; never a commenter's name), else a "بقلم …" line near the headline, without prefixes."""
     raw: list[str] = _names(pm.ld_article().get("author"))
     raw += pm.meta.get("author", []) + pm.meta.get("article:author", []) + pm.meta.get("dc.creator", [])
     if not raw:
-        for el in root.iter("a", "span", "div", "p", "address"):
-            if el.get("rel") == "author" or rules.AUTHOR_CLASS.search(" ".join(filter(None, (el.get("class"), el.get("id"))))):
-                text = el.text_content()
-                if 2 < len(text.strip()) < 80:
-                    raw.append(text)
-                    break
+        raw = _byline_elements(root, site)
+    if not raw:
+        raw = [name for line in header_lines if (name := byline_of(line))][:1]
     out: list[str] = []
     for name in raw:
         for part in re.split(r"\s*[،,]\s*|\s+and\s+", name) if len(name) > 30 else [name]:
@@ -182,6 +205,36 @@ def authors(pm: PageMeta, root: etree._Element, site: str | None) -> list[str]:
             if cleaned and cleaned not in out:
                 out.append(cleaned)
     return out
+
+
+def _in_comments(el: etree._Element) -> bool:
+    for node in (el, *el.iterancestors()):
+        if rules.COMMENT_CLASS.search(" ".join(filter(None, (node.get("class"), node.get("id"))))):
+            return True
+    return False
+
+
+def _byline_elements(root: etree._Element, site: str | None) -> list[str]:
+    """The first by-line element in document order that yields a plausible name."""
+    for el in root.iter("a", "span", "div", "p", "address", "dd", "li"):
+        href = (el.get("href") or "") if el.tag == "a" else ""
+        if not (el.get("rel") == "author" or (el.get("itemprop") or "").lower() == "author"
+                or rules.AUTHOR_CLASS.search(" ".join(filter(None, (el.get("class"), el.get("id")))))
+                or (href and rules.AUTHOR_HREF.search(href))):
+            continue
+        text = el.text_content()
+        if 2 < len(text.strip()) < 80 and not _in_comments(el) and clean_author(text, site):
+            return [text]
+    return []
+
+
+def byline_of(line: str) -> str | None:
+    """The name in a short by-line ("بقلم منى الشريف الأحد 12 مايو 2024"), cut before a date or separator."""
+    if len(line) > 120 or not (m := rules.BYLINE_START.match(line)):
+        return None
+    name = rules.BYLINE_STOP.split(m.group("rest"), maxsplit=1)[0]
+    name = clean_text(name).strip(" :،,-–—|/()")
+    return name if 1 <= len(name.split()) <= 5 else None
 
 
 def split_keywords(values: Iterable[str]) -> list[str]:
@@ -209,6 +262,14 @@ def attribution_of(text: str) -> str | None:
         m = pat.search(text)
         if m:
             return clean_text(m.group("src")).strip(" .،,:-")
+    return None
+
+
+def split_source_label(lines: Sequence[str]) -> str | None:
+    """The source when its label stands on a line of its own and the name on the next ("المصدر" / "وكالات")."""
+    for label, value in zip(lines, lines[1:]):
+        if rules.SOURCE_LABEL.match(label) and 1 < len(value.strip()) <= 60 and not rules.SOURCE_LABEL.match(value):
+            return clean_text(value).strip(" .،,:-")
     return None
 
 

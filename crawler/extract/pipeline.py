@@ -72,7 +72,7 @@ def run(
     published, source = dates.find_date(pm.first, pm.ld_article(), root, base, header_text, page_text, fetched_at)
     if published is None and (hd := dates.htmldate_fallback(copy.deepcopy(root), base)):
         published, source = hd, "htmldate"
-    authors = metadata.authors(pm, root, site)
+    authors = metadata.authors(pm, root, site, [ln.text for ln in lay.lines[max(0, start - 3): start + 10]])
     chrome_tags = _chrome_tags(root)
     hashes = list(dict.fromkeys(h for ln in lay.lines if (h := block_hash(ln.text))))
     is_tpl = template.is_template if template is not None and template.pages else None
@@ -80,6 +80,7 @@ def run(
     sections = boilerplate.find_sections(lay, title_line)
     rel, read_also, sec_tags = related.harvest(sections, base)
     attribution = next((a for ln in lay.lines if len(ln.text) < 120 and (a := metadata.attribution_of(ln.text))), None)
+    attribution = attribution or metadata.split_source_label([ln.text for ln in lay.lines])
 
     def good(line) -> bool:  # noqa: ANN001
         return is_good(line, extra, is_tpl)

@@ -13,6 +13,10 @@ from crawler.text import clean_text
 
 MIN_HEADLINE_CHARS = 12
 _TAG_SPLIT = re.compile(r"\s*[،,|;؛]\s*")
+# A link whose anchor starts with its box's label ("اقرأ أيضا: <headline>" as one link): keep the headline.
+_LEADING_LABEL = re.compile(
+    rf"^\W*(?:{rules.READ_ALSO_WORDS})\s*[:：\-–—|»]?\s*(?=\S)", re.IGNORECASE | re.UNICODE
+)
 
 
 def absolute(href: str, base: str | None) -> str | None:
@@ -27,7 +31,7 @@ def headline_links(links: Iterable[tuple[str, str]], base: str | None) -> list[t
     out: list[tuple[str, str]] = []
     seen: set[tuple[str, str]] = set()
     for text, href in links:
-        text = clean_text(text)
+        text = _LEADING_LABEL.sub("", clean_text(text), count=1)
         url = absolute(href, base)
         if not url or len(text) < MIN_HEADLINE_CHARS or len(text.split()) < 3 or label_kind(text):
             continue

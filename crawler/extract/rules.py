@@ -15,6 +15,9 @@ _F = re.IGNORECASE | re.UNICODE
 _READ = "(?:إ|ا|أ)?قر(?:أ|ا|ء)"  # اقرأ / إقرأ / اقرا
 _ALSO = "(?:أ|ا|إ)يض(?:ا|اً|ًا|اً)?"  # أيضا / أيضاً / ايضا
 
+# "اقرأ أيضا" and friends, as the start of a line or link ("اقرأ أيضا: <headline>").
+READ_ALSO_WORDS = rf"(?:{_READ}|طالع|شاهد)\s+(?:{_ALSO}|المزيد)(?![\u0600-\u06ff])|(?:read|see) (?:also|more)\b"
+
 # --- section labels: a short line that names the block that follows it -------------
 # kind -> regex matched against the whole (short) label line.
 SECTION_LABELS: dict[str, re.Pattern[str]] = {
@@ -23,7 +26,8 @@ SECTION_LABELS: dict[str, re.Pattern[str]] = {
         _F,
     ),
     "related": re.compile(
-        r"^\W*(?:(?:ال)?(?:مقالات|أخبار|اخبار|مواضيع|موضوعات|قصص|روابط)\s+(?:ال)?(?:مشابهة|ذات صلة|ذات الصلة|متعلقة|مرتبطة|مقترحة|أخرى)"
+        r"^\W*(?:(?:ال)?(?:مقالات|أخبار|اخبار|مواضيع|موضوعات|قصص|روابط|مواد|تغطيات)\s+(?:ال)?(?:مشابهة|ذات صلة|ذات الصلة|متعلقة|مرتبطة|مقترحة|أخرى)"
+        r"(?:\s+(?:للكاتب|للكاتبة|لنفس الكاتب|لنفس الكاتبة|للمؤلف|من نفس القسم|في نفس القسم))?(?:\s*\([^()]{0,40}\))?"
         r"|(?:قد|ربما)\s+(?:يهمك|يعجبك)(?:\s+أيضا|\s+أيضاً|\s+ايضا)?|لا يفوتك|اخترنا لك|ذات صلة|ذو صلة|المزيد من (?:الأخبار|الاخبار|الأقسام)|related(?: (?:articles|news|stories|posts))?|you may also like|more from)\W*$",
         _F,
     ),
@@ -39,6 +43,9 @@ SECTION_LABELS: dict[str, re.Pattern[str]] = {
         r"^\W*(?:(?:ال)?تعليقات|التعليق|أضف تعليق|اضف تعليق|اترك تعليق|شارك برأيك|أضف تعليقك|\d+\s+تعليق(?:ات|ا|اً)?|comments?|leave a (?:reply|comment))(?![\u0600-\u06ffA-Za-z])",
         _F,
     ),
+    "about_author": re.compile(
+        r"^\W*(?:(?:نبذة\s+)?عن\s+(?:ال)?(?:كاتب|كاتبة|مؤلف|محرر)|about the (?:author|writer))\W*$", _F
+    ),
     "share": re.compile(r"^\W*(?:شارك|شاركها|شارك الخبر|مشاركة|share(?: this| on)?)\W*$", _F),
     "newsletter": re.compile(
         r"^\W*(?:اشترك|اشتركوا|سجل)\s+(?:في|فى|ب)\s*(?:ال)?(?:نشرة|نشرتنا|القائمة البريدية)|^\W*(?:subscribe|sign up)\b",
@@ -48,7 +55,7 @@ SECTION_LABELS: dict[str, re.Pattern[str]] = {
 # Section kinds whose links are reported, and under which field.
 LINK_SECTIONS = {"read_also": "read_also", "related": "related"}
 # Kinds whose block is removed even when it is not a list of links.
-FREE_TEXT_SECTIONS = {"comments", "newsletter"}
+FREE_TEXT_SECTIONS = {"comments", "newsletter", "about_author"}
 
 # --- whole lines that are never body text -----------------------------------------
 BOILERPLATE_LINES: list[re.Pattern[str]] = [
@@ -79,8 +86,29 @@ BOILERPLATE_LINES: list[re.Pattern[str]] = [
         r"^\W*(?:الصورة|صورة|صور|image|photo)\s*[:：]?\s*(?:أرشيفية|ارشيفية|تعبيرية|من الأرشيف|archive)\W*$",
         r"^\W*(?:تم النسخ|click here|اضغط هنا|لمزيد من الأخبار).{0,60}$",
         r"^\s*(?:https?://|www\.)\S+\s*$",
+        # Opinion-page disclaimers ("المقال يعبر عن رأي كاتبه ولا يعبر بالضرورة عن رأي الموقع"); a news
+        # sentence like "الأرقام لا تعبر بالضرورة عن الواقع" does not match: the line must name the
+        # article/opinions as subject, or the site/paper as the one whose view it is not.
+        r"^\W*(?:هذا\s+)?(?:جميع\s+)?(?:ال)?(?:مقال|مقالات|آراء|اراء|مواد|مادة|محتوى)(?:\s+\S+){0,3}\s+(?:تعبّ?ر|يعبّ?ر)\s+عن\s+(?:رأي|آراء|وجهة نظر)"
+        r"|(?:تعبّ?ر|يعبّ?ر|تعكس|يعكس)\s+(?:بالضرورة\s+)?عن\s+(?:رأي|وجهة نظر|موقف|سياسة)\s+(?:ال)?(?:موقع|صحيفة|جريدة|قناة|شبكة|مؤسسة|تحرير|ناشر|منصة)"
+        r"|views expressed .{0,60}(?:do not|don't) necessarily",
+        # Player fallbacks that are not the browser notice: "إذا تعذر تشغيل الفيديو ...".
+        r"^\W*(?:إذا|اذا|في حال|عذرا|عذراً)\b.{0,25}(?:تعذر|يتعذر|لم يتم|لم يظهر|لم يعمل|لا يمكن)\s+(?:تشغيل|عرض|ظهور|تحميل)\s+"
+        r"(?:ال)?(?:فيديو|مقطع|صوت|بث)",
+        # In-article page navigation: "الصفحة 1 من 3", "« الصفحة السابقة 1 2", "الصفحة التالية »".
+        r"^\W*(?:الصفحة|صفحة|page)\s*\d+\s*(?:من|/|of)\s*\d+",
+        r"^[\d\s«»<>|.…\-]*(?:(?:ال)?صفحة\s+)?(?:التالية|التالي|السابقة|السابق|next|previous|prev)\b[\d\s«»<>|.…\-]*$",
+        r"^[\d\s«»<>|.…\-]*(?:(?:ال)?صفحة|page)\s+(?:التالية|السابقة|next|previous)[\d\s«»<>|.…\-]*$",
     )
 ]
+# A short line that names a publication or update time ("نشر في: … | آخر تحديث: …") is metadata.
+DATE_LABEL = re.compile(
+    r"(?:^|\s|\|)(?:نشر|نُشر|تاريخ النشر|تاريخ الإضافة|تاريخ الاضافة|(?:آخر|اخر)\s+تحديث|تم التحديث|تحديث)\s*(?:في|بتاريخ)?\s*[:：]"
+    r"|^\W*(?:آخر|اخر)\s+تحديث|^\W*(?:published|updated|last updated)\b",
+    _F,
+)
+# A source label on a line of its own, the source on the next line ("المصدر" / "وكالات").
+SOURCE_LABEL = re.compile(r"^\W*(?:المصدر|مصدر الخبر|المصادر|source)\W*$", _F)
 
 # Lines naming the original source: group "src" is the attribution.
 ATTRIBUTION_LINES: list[re.Pattern[str]] = [
@@ -108,7 +136,7 @@ CHROME_TOKENS = re.compile(
     r"comments?|commentlist|disqus|respond|newsletter|subscribe|subscription|ads?|advert|advertisement|adsense|"
     r"dfp|banner|banners|promo|sponsor|sponsored|outbrain|taboola|mostread|most|popular|trending|"
     r"cookie|cookies|consent|modal|popup|readalso|readmore|also|more|tags?|tagcloud|keywords|"
-    r"print|pagination|pager|copyright|rights)$",
+    r"print|pagination|pager|copyright|rights|bio|biography|authorbio|pagenav|pagenavigation)$",
     re.IGNORECASE,
 )
 # Elements that never hold body text.
@@ -122,13 +150,26 @@ CHROME_ITEMPROPS = frozenset({"publisher", "logo", "image", "thumbnailurl", "aut
 
 # --- by-lines ------------------------------------------------------------------
 AUTHOR_PREFIX = re.compile(
-    r"^\W*(?:بقلم|كتبت|كتبه|كتبها|كتب|بواسطة|إعداد|اعداد|تقرير|تحرير|حوار|ترجمة|المحرر|الكاتب|"
+    r"^\W*(?:(?:نشر|نشرت|نشره|نشرها|كتب|كتبت|كتبه|كتبها)\s+(?:بواسطة|من قبل)|بقلم|كتبت|كتبه|كتبها|كتب|بواسطة|إعداد|اعداد|تقرير|تحرير|حوار|ترجمة|المحرر|الكاتب|"
     r"written by|by|author|posted by)\s*[:：\-–]?\s*",
     _F,
 )
 AUTHOR_REJECT = re.compile(r"developed by|designed by|powered by|copyright|جميع الحقوق|https?:|www\.", re.I)
-AUTHOR_CLASS = re.compile(r"(?:^|[-_ ])(?:author|byline|writer|kateb|katib)(?:$|[-_ ]|name)", re.IGNORECASE)
-AUTHOR_LINE = re.compile(r"^\W*(?:بقلم|كتبت|كتب|بواسطة|written by|by)\s*[:：\-–]?\s*(?P<name>[^\n]{3,50})$", _F)
+AUTHOR_CLASS = re.compile(r"(?:^|[-_ ])(?:author|byline|writer|kateb|katib|by)(?:$|[-_ ]|name)", re.IGNORECASE)
+# Containers whose author-classed elements are commenters, not the article's by-line.
+COMMENT_CLASS = re.compile(r"(?:^|[-_ ])(?:comments?|commentlist|reply|replies|respond|disqus|reactions?)(?:$|[-_ ])", re.IGNORECASE)
+# Author pages a by-line links to: /author/slug, /writers/12, /kuttab/...
+AUTHOR_HREF = re.compile(r"/(?:authors?|writers?|columnists?|kuttab|kottab|katib|kateb|profile/author)/[^/?#]+", re.IGNORECASE)
+AUTHOR_LINE = re.compile(r"^\W*(?:(?:نشر|كتب)\s+بواسطة|بقلم|كتبت|كتب|بواسطة|written by|by)\s*[:：\-–]?\s*(?P<name>[^\n]{3,50})$", _F)
+
+# A by-line at the start of a short line near the headline, and where its name ends.
+BYLINE_START = re.compile(
+    r"^\W*(?:(?:نشر|نشرت|كتب|كتبت)\s+بواسطة|بقلم|كتبت|كتب|بواسطة|written by|by)(?![\w])\s*[:：\-–]?\s*(?P<rest>\S.*)$", _F
+)
+WEEKDAYS = ("السبت", "الأحد", "الاحد", "الاثنين", "الإثنين", "الثلاثاء", "الأربعاء", "الاربعاء", "الخميس", "الجمعة")
+BYLINE_STOP = re.compile(
+    r"\s*(?:[|•·،,/\d٠-٩]|\s[-–—]\s|(?<![\w])(?:" + "|".join(WEEKDAYS) + r"|منذ|في|on|at)(?![\w]))", _F
+)
 
 # --- titles -------------------------------------------------------------------
 TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:»«•·]\s+|\s*\|\s*|\s+::\s+")
