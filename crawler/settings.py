@@ -17,9 +17,8 @@ SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
 
 # --- Politeness (polite defaults for unattended cron runs) -------------------
-USER_AGENT = (
-    f"arabic-news-crawler/{__version__} (+https://github.com/arabic-news-crawler; research corpus)"
-)
+# Honest and identifiable; operators should add a contact: -s USER_AGENT="... (+mailto:you@example.org)".
+USER_AGENT = f"arabic-news-crawler/{__version__} (news corpus research crawler; obeys robots.txt)"
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
