@@ -131,7 +131,7 @@ def heldout_block(repeat: int, per_page: bool = False) -> list[str]:
         snippets_found = snippets_total - sum(len(s["missing"]) for s in scores)
         has_field = {"authors", "tags"} if label.startswith("trafilatura") else set(meta)
 
-        def frac(key: str) -> str:
+        def frac(key: str, meta: dict = meta, has_field: set = has_field) -> str:
             return f"{meta[key][0]} / {meta[key][1]}" if key in has_field else "n/a"
 
         rows.append(

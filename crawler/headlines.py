@@ -235,7 +235,7 @@ class HeadlineClusterer:
         for vid, (text, key) in new.items():  # other spellings of a key that was new in this batch
             if vid not in self._known:
                 self._add(rows, vid, text, key, key_cluster[variant_id(key)], now, [])
-        for text, key, vid, page_url, kind, pos, url in seen:
+        for _text, _key, vid, page_url, kind, pos, url in seen:
             rows.occurrences.append(
                 {"page_url": page_url, "kind": kind, "pos": pos, "variant": vid, "url": url, "created_at": now}
             )

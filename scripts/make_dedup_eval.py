@@ -100,7 +100,7 @@ def main() -> None:
         heads.append({"a": recs[i]["url"], "b": recs[i]["url"], "b_edit": rng.choice(HEAD_EDITS), "label": "same"})
         if re.search(r"\d", recs[i]["title"]):
             heads.append({"a": recs[i]["url"], "b": recs[i]["url"], "b_edit": "numbers", "label": "different"})
-    for (j, c, a, b), label in real:  # headlines of different stories on the same event
+    for (_j, _c, a, b), label in real:  # headlines of different stories on the same event
         if label == "different":
             heads.append({"a": recs[a]["url"], "b": recs[b]["url"], "label": "different"})
     with (HERE / "headlines.jsonl").open("w", encoding="utf-8") as fh:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from extraction_texts import ARTICLES, ATTRIBUTIONS, COMMENTS, HEADLINES, SITES  # noqa: E402
+from extraction_texts import ARTICLES, ATTRIBUTIONS, HEADLINES, SITES  # noqa: E402
 from page_families import FAMILIES  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "extraction"

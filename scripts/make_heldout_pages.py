@@ -601,7 +601,7 @@ def fam_drupal(c: Ctx) -> str:
     v, node = c.variant, 48200 + c.n
     c.url = f"https://{c.domain}/node/{node}" if v % 2 == 0 else f"https://{c.domain}/ar/news/{node}-story"
     c.authors = [c.art["author"]]
-    head = [f'<meta charset="utf-8"><meta name="Generator" content="Drupal 10 (https://www.drupal.org)">',
+    head = ['<meta charset="utf-8"><meta name="Generator" content="Drupal 10 (https://www.drupal.org)">',
             f"<title>{c.title} | {c.site}</title>", f'<link rel="canonical" href="{c.url}">']
     if v != 2:
         head.append(f'<meta property="og:title" content="{escape(c.title)}"><meta property="og:type" content="article">')
@@ -717,7 +717,7 @@ def fam_blogger(c: Ctx) -> str:
     v, pid = c.variant, 7345120000 + c.n
     slug = f"blog-post_{c.n:02d}"
     c.url = f"https://{c.domain}/{c.dt.year}/{c.dt.month:02d}/{slug}.html"
-    head = [f'<meta content="text/html; charset=UTF-8" http-equiv="Content-Type"><meta content="blogger" name="generator">',
+    head = ['<meta content="text/html; charset=UTF-8" http-equiv="Content-Type"><meta content="blogger" name="generator">',
             f"<title>{c.site}: {c.title}</title>", f'<link href="{c.url}" rel="canonical">',
             f'<link rel="alternate" type="application/atom+xml" title="{c.site} - Atom" href="https://{c.domain}/feeds/posts/default">']
     if v == 0:
@@ -1312,7 +1312,7 @@ def fam_paged(c: Ctx) -> str:
     v, pid = c.variant, 8800 + c.n
     paras = c.paragraphs
     c.authors = [c.art["author"]]
-    head = [f'<meta charset="utf-8">']
+    head = ['<meta charset="utf-8">']
     if v == 0:
         c.url = f"https://{c.domain}/reports/{pid}"
         head.append(f'<title>{c.title} - {c.site}</title><meta property="article:published_time" content="{iso(c.dt)}">')

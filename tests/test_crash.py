@@ -7,7 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crawler.demo.server import SiteServer
 from crawler.storage import Article, CrawlRun, Database

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from crawler.demo.server import SiteServer
 from crawler.lock import CrawlLock, LockHeld

@@ -32,7 +32,7 @@ def rss_feed(brand: str, home: str, entries: list[Entry], link_suffix: str = "")
             f"<category>{_x(category)}</category>"
             f"<description>{_x(teaser)}</description>"
             "</item>")
-    last = max((e[3] for e in entries), default=dt.datetime(2025, 10, 15, tzinfo=dt.timezone.utc))
+    last = max((e[3] for e in entries), default=dt.datetime(2025, 10, 15, tzinfo=dt.UTC))
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
             '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom">\n'
             f"<channel><title>{_x(brand)}</title><link>{BASE}{_x(home)}</link>"
@@ -44,7 +44,7 @@ def rss_feed(brand: str, home: str, entries: list[Entry], link_suffix: str = "")
 
 def atom_feed(brand: str, self_path: str, entries: list[Entry]) -> str:
     """An Atom 1.0 feed."""
-    last = max((e[3] for e in entries), default=dt.datetime(2025, 10, 15, tzinfo=dt.timezone.utc))
+    last = max((e[3] for e in entries), default=dt.datetime(2025, 10, 15, tzinfo=dt.UTC))
     out = ['<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="ar">',
            f"<title>{_x(brand)}</title>", f'<link href="{BASE}/"/>',
            f'<link rel="self" href="{BASE}{_x(self_path)}"/>', f"<id>{BASE}/</id>",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from lxml import etree
 
@@ -18,7 +18,7 @@ from crawler.text import clean_text, normalize_for_matching
 
 PARA_TAGS = frozenset("p blockquote pre h2 h3 h4 h5 h6 dd dt address".split())
 GOOD_MIN_CHARS = 25
-_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)  # any instant: only "is there a relative time" matters
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # any instant: only "is there a relative time" matters
 _SENTENCE_END = re.compile(r"[.!?؟:،,»\"”)]$")
 _CLOCK = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?!\d)")
 # A timestamp on its own line (live-blog entries, "10:30 ص"): never prose.

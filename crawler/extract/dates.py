@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, UTC
 
 from lxml import etree
 
@@ -180,7 +180,7 @@ def find_date(
     fetched_at: datetime | None,
 ) -> tuple[str | None, str | None]:
     """Return ``(iso_date, source)`` trying each source in order of reliability."""
-    latest = (fetched_at or datetime.now(timezone.utc)).year + 1
+    latest = (fetched_at or datetime.now(UTC)).year + 1
     raw = ld_article.get("datePublished") or ld_article.get("dateCreated")
     ld_value = parse_machine_date(raw, latest) if isinstance(raw, str) else None
     for key in rules.META_DATE_KEYS:
