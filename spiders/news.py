@@ -28,7 +28,7 @@ from twisted.python.failure import Failure
 from crawler.discovery import classify_links, parse_feed, parse_sitemap, sitemaps_from_robots
 from crawler.items import ArticleItem
 from crawler.sources import Source, load_sources
-from crawler.urls import canonical_url, is_probably_not_html, looks_like_non_article, url_host
+from crawler.urls import DEFAULT_STRIP_PARAMS, canonical_url, is_probably_not_html, looks_like_non_article, url_host
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -68,7 +68,7 @@ class NewsSpider(scrapy.Spider):
         spider.max_requests = settings.getint("DISCOVERY_MAX_REQUESTS_PER_SOURCE", 2000)
         spider.max_depth = settings.getint("DISCOVERY_MAX_DEPTH", 3)
         spider.max_pages = settings.getint("DISCOVERY_MAX_PAGES_PER_SECTION", 5)
-        spider.strip_params = settings.getlist("DISCOVERY_STRIP_PARAMS")
+        spider.strip_params = settings.getlist("DISCOVERY_STRIP_PARAMS") or list(DEFAULT_STRIP_PARAMS)
         sources = load_sources(spider.sources_path)
         for source in sources:
             if spider.only and source.name not in spider.only:

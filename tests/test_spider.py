@@ -1,0 +1,77 @@
+"""The news spider's bookkeeping: budgets, URL patterns, sources, parsing callbacks on saved responses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scrapy.http import HtmlResponse, Request, XmlResponse
+from scrapy.utils.test import get_crawler
+
+from crawler.items import ArticleItem
+from spiders.news import NewsSpider
+
+SOURCES = """sources:
+  - name: alpha
+    start_urls: [https://alpha.example/]
+    feeds: [https://alpha.example/rss]
+    max_requests: 5
+  - name: beta
+    start_urls: [https://beta.example/ar/]
+    article_url_pattern: '/ar/news/'
+"""
+
+
+def spider(tmp_path: Path, **settings: object) -> NewsSpider:
+    path = tmp_path / "sources.yaml"
+    path.write_text(SOURCES, encoding="utf-8")
+    crawler = get_crawler(NewsSpider, settings_dict={"SOURCES_FILE": str(path), **settings})
+    crawler._apply_settings()
+    return NewsSpider.from_crawler(crawler)
+
+
+def test_sources_and_domains(tmp_path: Path) -> None:
+    s = spider(tmp_path)
+    assert set(s.sources) == {"alpha", "beta"}
+    assert s.allowed_domains == ["alpha.example", "beta.example"]
+    assert s._source_of("https://www.alpha.example/x") == "alpha"
+    assert s._source_of("https://gamma.example/x") is None
+
+
+def test_budget_bounds_requests_per_source(tmp_path: Path) -> None:
+    s = spider(tmp_path)
+    alpha = s.sources["alpha"]
+    made = [s._page_request(f"https://alpha.example/news/{i}", alpha, depth=1) for i in range(20)]
+    assert sum(r is not None for r in made) == 5
+    assert s.crawler.stats.get_value("discovery/budget_exhausted/alpha") == 15
+    # The same URL (after canonicalisation) is requested once.
+    s2 = spider(tmp_path)
+    first = s2._page_request("https://alpha.example/n/1?utm_source=x", s2.sources["alpha"], depth=1)
+    again = s2._page_request("https://alpha.example/n/1#top", s2.sources["alpha"], depth=1)
+    assert first is not None and again is None
+
+
+def test_url_pattern_and_offsite_and_non_pages(tmp_path: Path) -> None:
+    s = spider(tmp_path)
+    beta = s.sources["beta"]
+    assert s._page_request("https://beta.example/ar/news/1", beta, depth=1) is not None
+    assert s._page_request("https://beta.example/en/news/1", beta, depth=1) is None
+    assert s._page_request("https://alpha.example/news/1", beta, depth=1) is None  # another source's host
+    assert s._page_request("https://beta.example/ar/news/p.jpg", beta, depth=1) is None
+    assert s._page_request("https://beta.example/tag/x", beta, depth=1) is None
+    stats = s.crawler.stats.get_stats()
+    assert stats["discovery/skipped/url_pattern"] == 1 and stats["discovery/skipped/url_tag"] == 1
+
+
+def test_feed_and_page_callbacks(tmp_path: Path) -> None:
+    s = spider(tmp_path)
+    feed = b"""<?xml version="1.0"?><rss version="2.0"><channel>
+<item><title>t</title><link>https://alpha.example/news/7</link></item></channel></rss>"""
+    request = Request("https://alpha.example/rss", meta={"source": "alpha", "kind": "feed"})
+    out = list(s.parse_feed(XmlResponse(request.url, body=feed, request=request)))
+    assert [r.url for r in out] == ["https://alpha.example/news/7"]
+    assert out[0].meta["hint"]["via"] == "feed"
+    html = "<html><body><a href='/news/8'>خبر</a><a href='/?page=2'>2</a></body></html>".encode()
+    request = Request("https://alpha.example/news/7", meta={"source": "alpha", "kind": "page", "news_depth": 1})
+    out = list(s.parse_page(HtmlResponse(request.url, body=html, encoding="utf-8", request=request)))
+    assert isinstance(out[0], ArticleItem) and out[0].site == "alpha"
+    assert {r.url for r in out[1:]} == {"https://alpha.example/news/8", "https://alpha.example/?page=2"}
