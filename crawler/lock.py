@@ -3,7 +3,11 @@
 SQLite: an exclusive ``fcntl.flock`` on ``<db file>.lock`` next to the
 database, with the holder's pid, host and start time written in it.
 PostgreSQL: ``pg_try_advisory_lock`` on a dedicated connection held for the
-whole crawl, whose ``application_name`` names the holder. Both locks die with
+whole crawl, whose ``application_name`` names the holder. The workers of a
+shared crawl (``crawl --redis``) take the same lock in *shared* mode
+(``LOCK_SH`` / ``pg_try_advisory_lock_shared``): they run together, while a
+normal crawl, which takes it exclusively, exits 75 as long as one of them
+runs (and the other way round). Both locks die with
 their process, so a lock left by a killed crawl is simply free again: there
 is no stale-lock cleanup to get wrong. Other databases fall back to a lock
 file in the system temporary folder keyed by the database URL.
@@ -53,9 +57,9 @@ def lock_key(name: str) -> int:
     return struct.unpack(">q", hashlib.sha1(name.encode()).digest()[:8])[0]
 
 
-def _holder_text() -> str:
+def _holder_text(shared: bool = False) -> str:
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"pid={os.getpid()} host={socket.gethostname()} started={started}"
+    return f"pid={os.getpid()} host={socket.gethostname()} started={started}" + (" mode=shared" if shared else "")
 
 
 def _parse_holder(text: str) -> dict[str, str]:
@@ -72,13 +76,15 @@ class CrawlLock:
 
     Args:
         url: the database's SQLAlchemy URL.
-        name: the lock's name (one lock per name per database); a shared
-            crawl's workers use no lock at all.
+        name: the lock's name (one lock per name per database).
+        shared: take the lock in shared mode (the workers of a shared crawl):
+            shared holders coexist, an exclusive holder excludes them all.
     """
 
-    def __init__(self, url: str, name: str = "crawl") -> None:
+    def __init__(self, url: str, name: str = "crawl", *, shared: bool = False) -> None:
         self.url = url
         self.name = name
+        self.shared = shared
         self._fd: int | None = None
         self._conn: Any = None
         self.path: Path | None = None
@@ -100,7 +106,7 @@ class CrawlLock:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
             text = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
             os.close(fd)
@@ -108,8 +114,8 @@ class CrawlLock:
             raise LockHeld(
                 f"another crawl holds the lock on this database ({_describe(holder) or 'unknown holder'};"
                 f" lock file {path})", holder) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, (_holder_text() + "\n").encode(), 0)
+        os.ftruncate(fd, 0)  # shared holders: the last one to start is named
+        os.pwrite(fd, (_holder_text(self.shared) + "\n").encode(), 0)
         os.fsync(fd)
         self._fd, self.path = fd, path
 
@@ -120,9 +126,12 @@ class CrawlLock:
         parsed = make_url(self.url).set(drivername="postgresql")
         dsn = parsed.render_as_string(hide_password=False)
         app = f"crawl {_holder_text()}"[:63]  # PostgreSQL keeps 63 bytes
+        if self.shared:
+            app = f"crawl pid={os.getpid()} host={socket.gethostname()}"[:51] + " mode=shared"
         conn = psycopg.connect(dsn, autocommit=True, application_name=app, connect_timeout=10)
         key = lock_key(f"{APP_PREFIX}:{self.name}")
-        got = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+        func = "pg_try_advisory_lock_shared" if self.shared else "pg_try_advisory_lock"
+        got = conn.execute(f"SELECT {func}(%s)", (key,)).fetchone()[0]
         if got:
             self._conn = conn
             return
@@ -155,7 +164,8 @@ class CrawlLock:
         """Give the lock back (also done by the OS when the process dies)."""
         if self._fd is not None:
             with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, 0)
+                if not self.shared:  # other shared holders may still run
+                    os.ftruncate(self._fd, 0)
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
@@ -177,13 +187,14 @@ class CrawlLock:
 
 def _describe(holder: dict[str, str]) -> str:
     parts = [f"{k} {holder[k]}" for k in ("pid", "host", "started", "backend", "client") if holder.get(k)]
-    return ", ".join(parts)
+    text = ", ".join(parts)
+    return f"a shared crawl: {text}" if text and holder.get("mode") == "shared" else text
 
 
 @contextlib.contextmanager
-def crawl_lock(url: str, name: str = "crawl") -> Iterator[CrawlLock]:
+def crawl_lock(url: str, name: str = "crawl", *, shared: bool = False) -> Iterator[CrawlLock]:
     """Hold the crawl lock of *url* for the ``with`` block (raises :class:`LockHeld`)."""
-    lock = CrawlLock(url, name).acquire()
+    lock = CrawlLock(url, name, shared=shared).acquire()
     try:
         yield lock
     finally:

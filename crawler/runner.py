@@ -114,8 +114,11 @@ class CrawlSummary:
             + (f" ({', '.join(f'{k} {v}' for k, v in sorted(self.skipped.items()))})" if self.skipped else ""),
             f"  robots.txt refused: {self.robots_forbidden}",
             f"  already known:      {self.skipped_stored} not fetched, {self.not_modified} unchanged (304)",
-            "  per source:          fetched  stored  dropped  errors",
         ]
+        if self.stats.get("shared/worker_id"):  # crawl --redis: this worker's share of the work
+            lines.append(f"  shared crawl:       worker {self.stats['shared/worker_id']} took"
+                         f" {self.stats.get('shared/dequeued', 0)} requests from the shared frontier")
+        lines.append("  per source:          fetched  stored  dropped  errors")
         for name, s in sorted(self.per_source.items()):
             flag = "  DEAD: nothing fetched" if s.pages_fetched == 0 and s.errors else ""
             lines.append(

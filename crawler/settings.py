@@ -149,3 +149,22 @@ FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+# --- Shared crawl through Redis (crawler/shared.py; `crawl --redis URL`) -----
+# Workers pointed at the same Redis and PostgreSQL database share one frontier
+# (a sorted set of serialized requests), one seen-set (request fingerprints)
+# and the database's dedup index. `crawl --redis` (or $REDIS_URL) sets
+# REDIS_URL and plugs in SCHEDULER = "crawler.shared.RedisScheduler" and
+# DUPEFILTER_CLASS = "crawler.shared.RedisDupeFilter".
+REDIS_URL = None
+# Keys live under this prefix; empty: derived from the database (host, port,
+# name), the sources file's content and --only, so different crawls never mix.
+REDIS_KEY_PREFIX = ""
+REDIS_HEARTBEAT_SECONDS = 5.0  # a worker refreshes its liveness this often
+REDIS_WORKER_TIMEOUT = 60.0  # a worker silent this long is taken for dead
+REDIS_IDLE_POLL_SECONDS = 0.5  # an idle worker looks at the frontier this often
+# Every key expires this long after the last worker's heartbeat (keys of a
+# crawl whose workers were all killed do not stay forever); the seen-set and
+# the frontier are deleted when the last worker of a shared crawl leaves.
+REDIS_KEY_TTL_SECONDS = 86_400
+REDIS_CONNECT_TIMEOUT = 5.0

@@ -1,0 +1,265 @@
+"""Shared crawl (``crawl --redis URL``): workers share one frontier, one seen-set and one dedup index.
+
+Needs the Redis server at 127.0.0.1:6379 (``TEST_REDIS_URL``) and PostgreSQL
+(tests/support/pg.py); without them the tests are skipped with the reason,
+unless REQUIRE_SERVICES=1, in which case they fail. Every test uses its own
+random key prefix (``REDIS_KEY_PREFIX``), deleted after.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from crawler.demo.server import SiteServer
+from crawler.lock import CrawlLock, LockHeld
+from crawler.shared import key_prefix
+from crawler.storage import Article, CrawlRun, Database
+from tests.support.incsite import REPO, IncSite, article_paths, crawl_cmd, crawl_env, run_crawl
+from tests.support.pg import db_url, drop_pg_database, fresh_pg_database  # noqa: F401 - fixture
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+N_ARTICLES = 40
+#: slow enough that every worker gets work, fast enough for a short test
+WORKER = ("-s", "DOWNLOAD_DELAY=0.15", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "REDIS_IDLE_POLL_SECONDS=0.2")
+
+
+def _skip_or_fail(message: str) -> None:
+    if os.environ.get("REQUIRE_SERVICES") == "1":
+        pytest.fail(message + " (REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A random key prefix on the test Redis; its keys are deleted after."""
+    try:
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - no server
+        _skip_or_fail(f"Redis not available at {REDIS_URL}: {str(exc).splitlines()[0] if str(exc) else exc}")
+    prefix = f"test-shared-{uuid.uuid4().hex[:12]}"
+    try:
+        yield prefix
+    finally:
+        keys = list(client.scan_iter(match=f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    url, name = fresh_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(name)
+
+
+class Worker:
+    """One ``crawl --redis`` subprocess; its output goes to files (a full pipe would stall it)."""
+
+    def __init__(self, folder: Path, sources: Path, url: str, prefix: str, *extra: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.out_path, self.err_path = folder / "stdout", folder / "stderr"
+        cmd = crawl_cmd(sources, url, *WORKER, "--redis", REDIS_URL, "-s", f"REDIS_KEY_PREFIX={prefix}", *extra)
+        with self.out_path.open("w") as out, self.err_path.open("w") as err:
+            self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=err, text=True, env=crawl_env())
+        self.pid = self.proc.pid
+
+    def wait(self, timeout: float = 60) -> int:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"worker {self.pid} did not finish in {timeout} s: {self.stderr[-3000:]}") from None
+
+    @property
+    def stdout(self) -> str:
+        return self.out_path.read_text(encoding="utf-8", errors="replace")
+
+    @property
+    def stderr(self) -> str:
+        return self.err_path.read_text(encoding="utf-8", errors="replace")
+
+
+def _runs(url: str) -> list[CrawlRun]:
+    db = Database.open(url)
+    try:
+        with db.session() as s:
+            return list(s.scalars(select(CrawlRun).order_by(CrawlRun.id)))
+    except Exception:  # noqa: BLE001 - schema not created yet
+        return []
+    finally:
+        db.close()
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_workers_share_the_frontier_and_store_each_article_once(tmp_path: Path, pg_url: str,
+                                                                 redis_prefix: str) -> None:
+    import redis
+
+    site = IncSite(tmp_path / "site", N_ARTICLES)
+    with SiteServer(site.root) as server:
+        sources = site.sources(server.base_url)
+        workers = [Worker(tmp_path / f"w{i}", sources, pg_url, redis_prefix) for i in range(2)]
+        codes = [w.wait(60) for w in workers]
+        requests = list(server.requests)
+    for worker, code in zip(workers, codes):
+        assert code == 0, worker.stderr[-3000:]
+        assert "Crawl finished" in worker.stdout
+        assert " ERROR: " not in worker.stderr, worker.stderr[-3000:]
+
+    # Each page was fetched by one worker (robots.txt is read by every worker's robots middleware).
+    fetched = Counter(r.path for r in requests if r.path != "/robots.txt")
+    assert {p: n for p, n in fetched.items() if n > 1} == {}
+    assert sorted(article_paths(requests)) == sorted(f"/news/{i}.html" for i in range(N_ARTICLES))
+
+    # Every article stored exactly once, by one worker or the other.
+    db = Database.open(pg_url)
+    try:
+        with db.session() as s:
+            urls = list(s.scalars(select(Article.url)))
+    finally:
+        db.close()
+    assert len(urls) == len(set(urls)) == N_ARTICLES
+
+    # Both workers did some of the work; their runs are recorded and finished.
+    runs = _runs(pg_url)
+    assert [r.status for r in runs] == ["finished", "finished"]
+    assert sum(r.articles_stored for r in runs) == N_ARTICLES
+    assert all(r.stats.get("shared/dequeued", 0) > 0 for r in runs), [r.stats.get("shared/dequeued") for r in runs]
+    assert all(r.articles_stored > 0 for r in runs), [r.articles_stored for r in runs]
+
+    # The last worker out deleted the shared crawl's keys (no seen-set left behind).
+    client = redis.Redis.from_url(REDIS_URL)
+    assert list(client.scan_iter(match=f"{redis_prefix}:*")) == []
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_a_normal_crawl_exits_75_while_a_shared_one_runs(tmp_path: Path, pg_url: str, redis_prefix: str) -> None:
+    site = IncSite(tmp_path / "site", 10)
+    with SiteServer(site.root) as server:
+        sources = site.sources(server.base_url)
+        worker = Worker(tmp_path / "w", sources, pg_url, redis_prefix, "-s", "DOWNLOAD_DELAY=0.3")
+        try:
+            deadline = time.monotonic() + 30
+            while not _runs(pg_url):
+                assert worker.proc.poll() is None, worker.stderr[-3000:]
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            normal = run_crawl(sources, pg_url)
+            assert normal.returncode == 75, normal.stderr[-3000:]
+            assert f"pid {worker.pid}" in normal.stderr
+            assert len(normal.stderr.strip().splitlines()) == 1
+            assert len(_runs(pg_url)) == 1  # the normal crawl recorded nothing
+        finally:
+            code = worker.wait(60)
+        assert code == 0, worker.stderr[-3000:]
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_a_shared_worker_exits_75_while_a_normal_crawl_runs(tmp_path: Path, pg_url: str,
+                                                            redis_prefix: str) -> None:
+    sources = IncSite(tmp_path / "site", 1).sources("http://127.0.0.1:9")
+    with CrawlLock(pg_url):
+        code = Worker(tmp_path / "w", sources, pg_url, redis_prefix).wait(30)
+    err = (tmp_path / "w" / "stderr").read_text()
+    assert code == 75, err[-3000:]
+    assert f"pid {os.getpid()}" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_lock_shared_holders_coexist_and_exclude_a_normal_crawl(db_url: str) -> None:  # noqa: F811
+    first = CrawlLock(db_url, shared=True).acquire()
+    second = CrawlLock(db_url, shared=True).acquire()
+    try:
+        with pytest.raises(LockHeld, match="shared crawl"):
+            CrawlLock(db_url).acquire()
+    finally:
+        first.release()
+        second.release()
+    with CrawlLock(db_url), pytest.raises(LockHeld):
+        CrawlLock(db_url, shared=True).acquire()
+    CrawlLock(db_url).acquire().release()  # free again
+
+
+def test_unreachable_redis_exits_2_with_one_line(tmp_path: Path) -> None:
+    sources = IncSite(tmp_path / "site", 1).sources("http://127.0.0.1:9")
+    env = {**crawl_env(), "REDIS_URL": "redis://127.0.0.1:1/0"}  # the environment variable works too
+    result = subprocess.run(crawl_cmd(sources, "postgresql://postgres@127.0.0.1:1/none"), cwd=REPO,
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 2, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Redis redis://127.0.0.1:1/0 is unreachable" in lines[0], lines
+
+
+def test_a_shared_crawl_on_sqlite_is_refused(tmp_path: Path) -> None:
+    sources = IncSite(tmp_path / "site", 1).sources("http://127.0.0.1:9")
+    result = run_crawl(sources, f"sqlite:///{tmp_path / 'news.db'}", "--redis", "redis://127.0.0.1:1/0")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "needs a PostgreSQL database" in lines[0], lines
+    assert not (tmp_path / "news.db").exists()
+
+
+def test_key_prefix_depends_on_database_and_sources_not_on_credentials(tmp_path: Path) -> None:
+    a = tmp_path / "a.yaml"
+    a.write_text("sources: []\n", encoding="utf-8")
+    b = tmp_path / "b.yaml"
+    b.write_text("sources: [] # other\n", encoding="utf-8")
+    url = "postgresql://u:secret@db:5432/news"
+    assert key_prefix(url, str(a)) == key_prefix("postgresql+psycopg://other@db:5432/news", str(a))
+    assert key_prefix(url, str(a)) != key_prefix(url, str(b))
+    assert key_prefix(url, str(a)) != key_prefix("postgresql://u@db:5432/news2", str(a))
+    assert key_prefix(url, str(a)) != key_prefix(url, str(a), ["x"])
+
+
+@pytest.mark.redis
+def test_finish_rule_waits_for_busy_workers_and_forgets_dead_ones(redis_prefix: str) -> None:
+    import redis
+
+    from crawler import shared
+
+    client = redis.Redis.from_url(REDIS_URL)
+    q, seen, workers = (f"{redis_prefix}:{k}" for k in ("queue", "seen", "workers"))
+    keys = [q, seen, workers]
+    join, pop, idle, leave = (client.register_script(t) for t in (shared._JOIN, shared._POP, shared._IDLE,
+                                                                   shared._LEAVE))
+    # Leftovers of a crawl whose workers were all killed: a fresh crawl starts.
+    client.zadd(q, {b"old": 0})
+    client.sadd(seen, "fp")
+    client.hset(workers, "dead", "busy|1")
+    assert join(keys=keys, args=["a", 60, 600]) == 0
+    assert client.exists(q, seen) == 0 and client.hkeys(workers) == [b"a"]
+    assert join(keys=keys, args=["b", 60, 600]) == 1
+    # b takes a request (busy); a is idle but must wait for b.
+    client.zadd(q, {b"req": -5})
+    assert pop(keys=[q, workers], args=["b"]) == b"req"
+    assert pop(keys=[q, workers], args=["b"]) is None
+    assert idle(keys=[q, workers], args=["a", 60]) == 0
+    assert idle(keys=[q, workers], args=["b", 60]) == 1  # frontier empty, everybody idle
+    assert idle(keys=[q, workers], args=["a", 60]) == 1
+    # A worker silent for longer than the timeout does not hold the others.
+    client.hset(workers, "b", "busy|1")
+    assert idle(keys=[q, workers], args=["a", 60]) == 1
+    assert client.hkeys(workers) == [b"a"]
+    # The last worker out deletes the crawl's keys.
+    client.sadd(seen, "fp")
+    assert leave(keys=keys, args=["a"]) == 1
+    assert client.exists(*keys) == 0
