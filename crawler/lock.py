@@ -199,3 +199,44 @@ def crawl_lock(url: str, name: str = "crawl", *, shared: bool = False) -> Iterat
         yield lock
     finally:
         lock.release()
+
+
+class LockExtension:
+    """Takes the overlap lock for ``scrapy crawl news``, as ``python -m crawler crawl`` does.
+
+    The CLI takes the lock itself before anything is opened and sets
+    ``LOCK_HELD``; this extension covers the plain Scrapy command. It is
+    built before the engine, the pipelines and the run record: when the lock
+    is taken it logs one line and ends the process with code 75, so nothing
+    is touched.
+
+    Settings:
+        LOCK_ENABLED: take the lock (default True).
+        LOCK_HELD: set by the CLI, which already holds it.
+    """
+
+    def __init__(self, lock: CrawlLock) -> None:
+        self.lock = lock
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> LockExtension:
+        from scrapy import signals
+        from scrapy.exceptions import NotConfigured
+
+        settings = crawler.settings
+        if not settings.getbool("LOCK_ENABLED", True) or settings.getbool("LOCK_HELD") or settings.get("REDIS_URL"):
+            raise NotConfigured("the overlap lock is taken by the command line or disabled")
+        url = settings.get("DATABASE_URL") or settings.get("STORAGE_URL")
+        lock = CrawlLock(url)
+        try:
+            lock.acquire()
+        except LockHeld as exc:
+            logger.error("%s", exc)
+            logging.shutdown()
+            os._exit(EXIT_LOCKED)  # nothing has been opened yet: leave at once
+        ext = cls(lock)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_closed(self) -> None:
+        self.lock.release()

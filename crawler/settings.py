@@ -142,6 +142,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 EXTENSIONS = {
+    "crawler.lock.LockExtension": 0,  # first: `scrapy crawl` exits 75 before anything opens
     "crawler.runs.RunRecorder": 100,
 }
 

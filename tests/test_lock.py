@@ -109,3 +109,17 @@ def test_lock_file_sits_next_to_the_sqlite_database(tmp_path: Path) -> None:
         assert lock.path == tmp_path / "db" / "news.db.lock"
         assert f"pid={os.getpid()}" in lock.path.read_text()
     assert lock.path.read_text() == ""
+
+
+def test_scrapy_crawl_also_exits_75_touching_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'news.db'}"
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sources:\n  - name: x\n    start_urls: [http://127.0.0.1:9/]\n", encoding="utf-8")
+    with CrawlLock(url):
+        proc = subprocess.run(
+            [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"sources={sources}", "-s", f"DATABASE_URL={url}"],
+            cwd=REPO, env=crawl_env(), capture_output=True, text=True, timeout=60,
+        )
+    assert proc.returncode == 75, proc.stderr[-2000:]
+    assert "lock" in proc.stderr.lower()
+    assert not (tmp_path / "news.db").exists()
