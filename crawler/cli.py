@@ -97,10 +97,18 @@ def crawl(sources_path: str, db: str | None, settings_pairs: tuple[str, ...], on
     if log_file is not None:
         overrides["LOG_INSTALL_ROOT_HANDLER"] = False
     settings = project_settings(overrides)
+    if redis_url:  # a shared crawl: PostgreSQL only, Redis reachable (else exit 2)
+        from crawler.shared import SharedCrawlError, initialise_database, prepare_shared
+
+        try:
+            prepare_shared(settings, redis_url, url, sources_path, only)
+        except SharedCrawlError as exc:
+            out.fail(str(exc))
     lock = None
-    if settings.getbool("LOCK_ENABLED", True) and not redis_url:
+    if settings.getbool("LOCK_ENABLED", True):
         # The lock comes first: a second crawl exits at once, touching nothing.
-        lock = CrawlLock(url)
+        # The workers of a shared crawl hold it together (shared mode).
+        lock = CrawlLock(url, shared=bool(redis_url))
         try:
             lock.acquire()
         except LockHeld as exc:
@@ -108,16 +116,16 @@ def crawl(sources_path: str, db: str | None, settings_pairs: tuple[str, ...], on
         except Exception as exc:  # noqa: BLE001 - an unreachable PostgreSQL server
             reason = str(exc).strip().splitlines()
             out.fail(f"database {describe_url(url)} is unreachable: {reason[0] if reason else exc}")
-        settings.set("LOCK_HELD", True, priority="cmdline")
+        if not redis_url:
+            settings.set("LOCK_HELD", True, priority="cmdline")
     try:
         try:
-            Database.open(url).close()  # unreachable database: exit 2 before any fetch
+            if redis_url:
+                initialise_database(settings, url)  # workers started together: one migrates
+            else:
+                Database.open(url).close()  # unreachable database: exit 2 before any fetch
         except StorageError as exc:
             out.fail(str(exc))
-        if redis_url:
-            from crawler.shared import prepare_shared
-
-            prepare_shared(settings, redis_url)
         summary = run_crawl(settings, sources_path, list(only) or None)
     finally:
         if lock is not None:
@@ -291,6 +299,45 @@ def demo(out_dir: Path) -> None:
     from crawler.demo.run import run_demo
 
     click.echo(run_demo(out_dir))
+
+
+@main.command()
+@click.argument("url_a")
+@click.argument("url_b")
+@db_option
+def why(url_a: str, url_b: str, db: str | None) -> None:
+    """Explain why two stored URLs were merged (or not): method, score, Jaccard, configuration, when."""
+    from crawler.dedup import DedupConfig
+    from crawler.runner import project_settings
+    from crawler.why import UnknownArticle, explain
+
+    database = open_db(db)
+    try:
+        click.echo(explain(database, url_a, url_b, DedupConfig.from_settings(project_settings())))
+    except UnknownArticle as exc:
+        fail(str(exc))
+    except ValueError as exc:  # invalid DEDUP_* settings
+        fail(str(exc))
+    finally:
+        database.close()
+
+
+@main.command()
+@click.argument("url")
+@db_option
+def unmerge(url: str, db: str | None) -> None:
+    """Move one stored copy out of its cluster into its own (recorded; the next export shows it apart)."""
+    from crawler.why import UnknownArticle
+    from crawler.why import unmerge as do_unmerge
+
+    database = open_db(db)
+    try:
+        old, new = do_unmerge(database, url)
+    except (UnknownArticle, ValueError) as exc:
+        fail(str(exc))
+    finally:
+        database.close()
+    click.echo(f"{url}: moved from cluster {old} to {new}")
 
 
 if __name__ == "__main__":

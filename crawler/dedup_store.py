@@ -162,14 +162,28 @@ def _insert(s: Session, model: type[Base], rows: Sequence[dict[str, Any]], keys:
             insert_ignore(s, model, rows, keys)
         return
     cols = list(rows[0])
+    _insert_tuples(s, model.__tablename__, cols, [tuple(r[c] for c in cols) for r in rows], keys, update)
+
+
+def _insert_tuples(
+    s: Session, table: str, cols: Sequence[str], rows: Sequence[tuple[Any, ...]], keys: Sequence[str],
+    update: Sequence[str] = (),
+) -> None:
+    """Driver-level ``executemany`` of ``INSERT ... ON CONFLICT`` (SQLite, PostgreSQL) of tuple rows."""
+    if not rows:
+        return
+    dialect = s.get_bind().dialect.name
     mark = "?" if dialect == "sqlite" else "%s"
     action = "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in update) if update else "DO NOTHING"
     sql = (
-        f"INSERT INTO {model.__tablename__} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))}) "
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))}) "
         f"ON CONFLICT ({', '.join(keys)}) {action}"
     )
-    fix = _sqlite_value if dialect == "sqlite" else (lambda v: v)
-    s.connection().exec_driver_sql(sql, [tuple(fix(r[c]) for c in cols) for r in rows])
+    if dialect == "sqlite":  # only datetime columns need converting (checked on the first row)
+        fix = [i for i, v in enumerate(rows[0]) if isinstance(v, datetime)]
+        if fix:
+            rows = [tuple(_sqlite_value(v) if i in fix else v for i, v in enumerate(r)) for r in rows]
+    s.connection().exec_driver_sql(sql, list(rows))
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -216,9 +230,37 @@ def docs_by_url(s: Session, urls: Sequence[str]) -> dict[str, tuple[str, str]]:
     return out
 
 
+def _driver_rows(s: Session, sql: str, values: Sequence[Any]) -> Iterable[Any] | None:
+    """Rows of *sql* (``{marks}``: one placeholder per value) run at driver level in chunks.
+
+    SQLite and PostgreSQL only (None elsewhere): a batch looks up thousands of
+    band keys, and SQLAlchemy's expansion of large ``IN`` lists costs more than
+    the lookups themselves.
+    """
+    dialect = s.get_bind().dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        return None
+    mark = "?" if dialect == "sqlite" else "%s"
+    conn = s.connection()
+
+    def rows() -> Iterable[Any]:
+        for part in _chunks(values):
+            yield from conn.exec_driver_sql(sql.format(marks=", ".join([mark] * len(part))), tuple(part))
+
+    return rows()
+
+
 def band_candidates(s: Session, keys: Sequence[int]) -> dict[int, set[str]]:
     """band key -> URLs of indexed copies sharing it (may include dangling ones)."""
     out: dict[int, set[str]] = {}
+    rows = _driver_rows(
+        s, "SELECT b.key, d.url FROM dedup_bands b JOIN dedup_docs d ON d.doc = b.doc WHERE b.key IN ({marks})",
+        sorted(set(keys)),
+    )
+    if rows is not None:
+        for key, url in rows:
+            out.setdefault(key, set()).add(url)
+        return out
     for part in _chunks(sorted(set(keys))):
         q = select(DedupBand.key, DedupDoc.url).join(DedupDoc, DedupDoc.doc == DedupBand.doc).where(DedupBand.key.in_(part))
         for key, url in s.execute(q):
@@ -236,10 +278,15 @@ def stored_texts(s: Session, urls: Sequence[str]) -> dict[str, tuple[str, str | 
     return out
 
 
-def write_docs(s: Session, docs: Sequence[dict[str, Any]], bands: Sequence[dict[str, int]]) -> None:
-    """Write index rows (idempotent): ``dedup_docs`` upserted, ``dedup_bands`` inserted."""
+def write_docs(s: Session, docs: Sequence[dict[str, Any]], bands: Sequence[tuple[int, int]]) -> None:
+    """Write index rows (idempotent): ``dedup_docs`` upserted, ``dedup_bands`` (key, doc) pairs inserted."""
     _insert(s, DedupDoc, docs, ["doc"], ["url", "content_hash", "cluster_id"])
-    _insert(s, DedupBand, bands, ["key", "doc"])
+    if not bands:
+        return
+    if s.get_bind().dialect.name in ("sqlite", "postgresql"):
+        _insert_tuples(s, DedupBand.__tablename__, ["key", "doc"], bands, ["key", "doc"])
+    else:
+        insert_ignore(s, DedupBand, [{"key": k, "doc": d} for k, d in bands], ["key", "doc"])
 
 
 # -- headlines --------------------------------------------------------------
@@ -266,6 +313,11 @@ def clusters_by_key(s: Session, key_ids: Sequence[int]) -> dict[int, str]:
 def headline_band_candidates(s: Session, keys: Sequence[int]) -> dict[int, set[int]]:
     """band key -> ids of the variants sharing it."""
     out: dict[int, set[int]] = {}
+    rows = _driver_rows(s, "SELECT key, variant FROM headline_bands WHERE key IN ({marks})", sorted(set(keys)))
+    if rows is not None:
+        for key, vid in rows:
+            out.setdefault(key, set()).add(vid)
+        return out
     for part in _chunks(sorted(set(keys))):
         for key, vid in s.execute(select(HeadlineBand.key, HeadlineBand.variant).where(HeadlineBand.key.in_(part))):
             out.setdefault(key, set()).add(vid)

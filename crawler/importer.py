@@ -93,9 +93,9 @@ _WORKER: dict[str, Any] = {}
 
 def _init_worker(settings: Any, config: DedupConfig) -> None:
     from pipelines.clean import CleanPipeline
-    from pipelines.dedup import prepare
+    from pipelines.dedup import prepare_many
 
-    _WORKER["prepare"] = prepare
+    _WORKER["prepare"] = prepare_many
 
     stats = CounterStats()
     _WORKER.update(stats=stats, clean=CleanPipeline.build(settings, stats, None), hasher=MinHasher(config))
@@ -105,8 +105,9 @@ def _prepare_chunk(lines: list[tuple[int, bytes]], site: str | None) -> tuple[li
     """Parse, clean and shingle a chunk of lines: (items with their dedup prep, stats)."""
     stats: CounterStats = _WORKER["stats"]
     stats._stats.clear()
-    clean, hasher, prepare = _WORKER["clean"], _WORKER["hasher"], _WORKER["prepare"]
-    out = []
+    clean, hasher, prepare_many = _WORKER["clean"], _WORKER["hasher"], _WORKER["prepare"]
+    out: list[Any] = []
+    kept: list[int] = []
     for lineno, raw in lines:
         try:
             item = record_to_item(json.loads(raw), site)
@@ -120,7 +121,11 @@ def _prepare_chunk(lines: list[tuple[int, bytes]], site: str | None) -> tuple[li
         except DropItem:
             stats.inc_value("import/dropped")
             continue
-        out.append((lineno, None, (item, prepare(hasher, item.text))))
+        kept.append(len(out))
+        out.append((lineno, None, item))
+    prepared = prepare_many(hasher, [out[i][2].text for i in kept]) if kept else []
+    for i, prep in zip(kept, prepared):
+        out[i] = (out[i][0], None, (out[i][2], prep))
     return out, stats.get_stats()
 
 
@@ -153,9 +158,12 @@ def import_jsonl(
     from pipelines.store import StorePipeline
 
     stats = CounterStats()
-    dedup, store = DedupPipeline.build(settings, stats, db), StorePipeline.build(settings, stats, db)
+    batch = max(1, settings.getint("IMPORT_BATCH_SIZE", 250))
+    # One write transaction per import batch (at least), not per 50 articles.
+    store_settings = settings.copy()
+    store_settings.set("STORAGE_BATCH_SIZE", max(batch, settings.getint("STORAGE_BATCH_SIZE", 50)), priority="cmdline")
+    dedup, store = DedupPipeline.build(settings, stats, db), StorePipeline.build(store_settings, stats, db)
     config = dedup.config
-    batch = max(1, settings.getint("IMPORT_BATCH_SIZE", 500))
     if workers is None:
         workers = settings.getint("IMPORT_WORKERS", min(4, os.cpu_count() or 1))
     dedup.open_spider()

@@ -59,12 +59,26 @@ class _Doc:
 
 
 Prepared = tuple[str, np.ndarray, dict[tuple[str, str], frozenset[str]]]
+#: :data:`Prepared` plus the MinHash signature and the LSH band keys (empty below ``min_shingles``).
+PreparedFull = tuple[str, np.ndarray, dict[tuple[str, str], frozenset[str]], np.ndarray, list[int]]
 
 
 def prepare(hasher: MinHasher, text: str) -> Prepared:
     """Content hash, shingles and number contexts of a body (picklable)."""
     norm = normalize_for_matching(text)
     return content_hash(norm), hasher.shingles(norm, normalized=True), number_contexts(norm)
+
+
+def prepare_many(hasher: MinHasher, texts: list[str]) -> list[PreparedFull]:
+    """:func:`prepare` of many bodies plus their signatures and band keys (picklable).
+
+    All the per-document CPU work of de-duplication: the importer runs it in
+    worker processes, so that the main process only queries and writes.
+    """
+    base = [prepare(hasher, t) for t in texts]
+    sigs = hasher.signatures([b[1] for b in base])
+    least = hasher.config.min_shingles
+    return [(h, sh, num, sig, hasher.band_keys(sig) if sh.size >= least else []) for (h, sh, num), sig in zip(base, sigs)]
 
 
 def cluster_id_for(url: str) -> str:
@@ -141,21 +155,21 @@ class DedupPipeline:
         return self.process_batch([item])[0]
 
     # -- the work ---------------------------------------------------------------
-    def process_batch(self, items: list[Any], prepared: list[Prepared] | None = None) -> list[Any]:
+    def process_batch(self, items: list[Any], prepared: list[PreparedFull] | None = None) -> list[Any]:
         """Cluster *items* (in order) and commit their index rows; returns *items*.
 
         Args:
-            prepared: :meth:`prepare` of each item's text, when
-                computed elsewhere (the importer's worker processes).
+            prepared: :func:`prepare_many` of the items' texts, when computed
+                elsewhere (the importer's worker processes) with this configuration.
         """
         ads = [ItemAdapter(it) for it in items]
         if prepared is None:
-            prepared = [self.prepare(a.get("text") or "") for a in ads]
+            prepared = prepare_many(self.hasher, [a.get("text") or "" for a in ads])
         hashes = [p[0] for p in prepared]
         shingles = [p[1] for p in prepared]
         numbers = [p[2] for p in prepared]
-        sigs = self.hasher.signatures(shingles)
-        keys = [self.hasher.band_keys(sig) if sh.size >= self.config.min_shingles else [] for sh, sig in zip(shingles, sigs)]
+        sigs = [p[3] for p in prepared]
+        keys = [p[4] for p in prepared]
         with self.db.session() as s:
             by_url = store.docs_by_url(s, [a["url"] for a in ads])
             by_hash = store.docs_by_hash(s, hashes)
@@ -168,7 +182,7 @@ class DedupPipeline:
             ad["content_hash"], ad["signature"] = h, self.hasher.encode(sig)
             doc = store.doc_key(ad["url"])
             docs.append({"doc": doc, "url": ad["url"], "content_hash": h, "cluster_id": ad["cluster_id"], "created_at": now})
-            bands.extend({"key": k, "doc": doc} for k in ks)
+            bands.extend((k, doc) for k in ks)
         with self.db.begin() as s:
             store.write_docs(s, docs, bands)
             if head_rows is not None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from crawler.storage import (
     Article,
@@ -96,7 +96,12 @@ class StorePipeline:
         return item
 
     def flush(self) -> None:
-        """Write the pending items in one transaction."""
+        """Write the pending items in one transaction.
+
+        Two indexed SELECTs per batch (which URLs exist; the ids of the batch
+        and of the copies it duplicates) and one cached statement per table,
+        executed with many parameter sets.
+        """
         batch, self._pending = self._pending, []
         self._last_flush = time.monotonic()
         if not batch:
@@ -113,14 +118,16 @@ class StorePipeline:
         urls = [r["url"] for r in rows]
         with self.db.begin() as session:
             existing = set(session.scalars(select(Article.url).where(Article.url.in_(urls))))
-            new_rows = [r for r in rows if r["url"] not in existing]
+            first: dict[str, int] = {}  # the same URL twice in a batch: the first copy is stored
+            for n, row in enumerate(rows):
+                if row["url"] not in existing:
+                    first.setdefault(row["url"], n)
+            new_rows = [rows[n] for n in first.values()]
             insert_ignore(session, Article, new_rows, ["url"])
-            batch = [i for i in batch if i["url"] not in existing]
-            ids = dict(session.execute(select(Article.url, Article.id).where(Article.url.in_(urls))).all())
-            dup_urls = [i["dup_of_url"] for i in batch if i.get("dup_of_url")]
-            if dup_urls:
-                ids.update(session.execute(
-                    select(Article.url, Article.id).where(Article.url.in_(dup_urls))).all())
+            batch = [batch[n] for n in first.values()]
+            dup_urls = {i["dup_of_url"] for i in batch if i.get("dup_of_url")}
+            wanted = sorted(set(first) | dup_urls)
+            ids = dict(session.execute(select(Article.url, Article.id).where(Article.url.in_(wanted))).all()) if wanted else {}
             if self.keep_raw_html:
                 raw = [
                     {"article_id": ids[i["url"]], "encoding": i.get("encoding"),
@@ -134,13 +141,18 @@ class StorePipeline:
                  "score": i.get("dup_score"), "config": None, "created_at": now}
                 for i in batch if i.get("dup_of_url")
             ]
-            for i in batch:
-                if i.get("dup_of_url") and i["dup_of_url"] in ids and i["url"] in ids:
-                    session.execute(
-                        Article.__table__.update()
-                        .where(Article.id == ids[i["url"]], Article.dup_of.is_(None))
-                        .values(dup_of=ids[i["dup_of_url"]])
-                    )
+            links = [
+                {"_id": ids[i["url"]], "_dup": ids[i["dup_of_url"]]}
+                for i in batch if i.get("dup_of_url") and i["dup_of_url"] in ids and i["url"] in ids
+            ]
+            if links:
+                table = Article.__table__
+                session.execute(
+                    table.update()
+                    .where(table.c.id == bindparam("_id"), table.c.dup_of.is_(None))
+                    .values(dup_of=bindparam("_dup")),
+                    links,
+                )
             if merges:
                 session.execute(MergeRecord.__table__.insert(), merges)
         inserted = len(batch)

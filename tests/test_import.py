@@ -49,3 +49,20 @@ def test_import_with_worker_processes(sqlite_db, tmp_path: Path) -> None:  # noq
     counts = import_jsonl(_write(tmp_path / "in.jsonl"), sqlite_db, site=None,
                           settings=Settings({"IMPORT_BATCH_SIZE": 2}), workers=1)
     assert counts["stored"] == 3 and counts["duplicates"] == 1 and counts["bad_lines"] == 2
+
+
+def test_record_line_rules_answer_as_the_extractor_does() -> None:
+    """The importer's faster line check gives is_boilerplate_line's answer on every line."""
+    from crawler.extract.boilerplate import is_boilerplate_line
+    from pipelines.clean import record_line_is_boilerplate
+
+    lines = [*PARA, *OTHER, "المصدر: واس", "Your browser does not support audio tag.", "جميع الحقوق محفوظة 2025",
+             "اقرأ أيضا: خبر آخر", "شارك الخبر على فيسبوك", "تابعونا على تويتر", "إعلان", "© 2025", "  الصفحة 2 من 5",
+             "هذا المقال يعبر عن رأي كاتبه", "https://example.com/x", PARA[0] * 3 + " جميع الحقوق محفوظة"]
+    corpus = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "saudinewsnet-2015-07-21_23.jsonl"
+    if corpus.exists():
+        with corpus.open(encoding="utf-8") as fh:
+            for _, line in zip(range(300), fh):
+                lines += json.loads(line).get("paragraphs") or []
+    for line in lines:
+        assert record_line_is_boilerplate(line) == is_boilerplate_line(line), line
