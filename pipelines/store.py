@@ -11,19 +11,24 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from crawler.storage import (
     Article,
     Database,
     MergeRecord,
     RawPage,
+    StorageError,
     compress_html,
     database_from_crawler,
+    describe_url,
     insert_ignore,
     utcnow,
 )
@@ -49,11 +54,16 @@ class StorePipeline:
         STORAGE_BATCH_SIZE: items per write transaction (default 50).
         STORAGE_FLUSH_SECONDS: write a partial batch after this long (default 10).
         STORAGE_KEEP_RAW_HTML: keep the compressed page of each article.
+        STORAGE_RETRY_TIMES: retries of a batch while the database is away
+            (default 5; waits 1, 2, 4, 8, 16 s). If it stays away, the batch is
+            kept pending, the crawl closes with reason ``database_unavailable``
+            (exit 1) and the next run fetches what was not stored.
     """
 
     def __init__(
         self, db: Database, stats: Any, *, batch_size: int = 50, flush_seconds: float = 10.0,
-        keep_raw_html: bool = True, run_id: int | None = None,
+        keep_raw_html: bool = True, run_id: int | None = None, retry_times: int = 5,
+        retry_wait: float = 1.0, on_unavailable: Callable[[str], None] | None = None,
     ) -> None:
         self.db = db
         self.stats = stats
@@ -61,6 +71,10 @@ class StorePipeline:
         self.flush_seconds = flush_seconds
         self.keep_raw_html = keep_raw_html
         self.run_id = run_id
+        self.retry_times = retry_times
+        self.retry_wait = retry_wait
+        self.on_unavailable = on_unavailable
+        self.unavailable = False
         self._pending: list[dict[str, Any]] = []
         self._last_flush = time.monotonic()
 
@@ -76,12 +90,20 @@ class StorePipeline:
             flush_seconds=settings.getfloat("STORAGE_FLUSH_SECONDS", 10.0),
             keep_raw_html=settings.getbool("STORAGE_KEEP_RAW_HTML", True),
             run_id=run_id,
+            retry_times=settings.getint("STORAGE_RETRY_TIMES", 5),
         )
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         run_id = crawler.settings.getint("CRAWL_RUN_ID", 0) or None
-        return cls.build(crawler.settings, crawler.stats, database_from_crawler(crawler), run_id)
+        pipeline = cls.build(crawler.settings, crawler.stats, database_from_crawler(crawler), run_id)
+
+        def close_crawl(reason: str) -> None:
+            if crawler.engine is not None:
+                deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
+
+        pipeline.on_unavailable = close_crawl
+        return pipeline
 
     def open_spider(self) -> None:
         self._last_flush = time.monotonic()
@@ -91,21 +113,48 @@ class StorePipeline:
 
     def process_item(self, item: Any) -> Any:
         self._pending.append(ItemAdapter(item).asdict())
+        if self.unavailable:  # the crawl is closing: do not wait for the database again
+            raise StorageError(f"database {describe_url(self.db.url)} unavailable: {item.url} not stored")
         if len(self._pending) >= self.batch_size or time.monotonic() - self._last_flush > self.flush_seconds:
             self.flush()
         return item
 
     def flush(self) -> None:
-        """Write the pending items in one transaction.
+        """Write the pending items, retrying while the database is away.
 
-        Two indexed SELECTs per batch (which URLs exist; the ids of the batch
-        and of the copies it duplicates) and one cached statement per table,
-        executed with many parameter sets.
+        Raises:
+            StorageError: the database stayed away; the items stay pending.
         """
         batch, self._pending = self._pending, []
         self._last_flush = time.monotonic()
         if not batch:
             return
+        for attempt in range(self.retry_times + 1):
+            try:
+                self._write(batch)
+                return
+            except (OperationalError, InterfaceError, DisconnectionError) as exc:
+                reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+                if attempt == self.retry_times:
+                    self._pending[:0] = batch  # nothing is lost in this process
+                    self.stats.inc_value("store/unavailable")
+                    message = f"database {describe_url(self.db.url)} unavailable: {reason}"
+                    if not self.unavailable and self.on_unavailable is not None:
+                        self.on_unavailable("database_unavailable")
+                    self.unavailable = True
+                    raise StorageError(message) from None
+                wait = self.retry_wait * 2**attempt
+                self.stats.inc_value("store/retries")
+                logger.warning("Database write failed (%s); retrying in %.0f s", reason, wait)
+                time.sleep(wait)
+
+    def _write(self, batch: list[dict[str, Any]]) -> None:
+        """Write *batch* in one transaction.
+
+        Two indexed SELECTs per batch (which URLs exist; the ids of the batch
+        and of the copies it duplicates) and one cached statement per table,
+        executed with many parameter sets.
+        """
         now = utcnow()
         rows = []
         for item in batch:
