@@ -123,8 +123,14 @@ def crawl(sources_path: str, db: str | None, settings_pairs: tuple[str, ...], on
             if redis_url:
                 initialise_database(settings, url)  # workers started together: one migrates
             else:
-                Database.open(url).close()  # unreachable database: exit 2 before any fetch
-        except StorageError as exc:
+                # Unreachable database, or dedup settings that do not match its
+                # index: exit 2 before any fetch.
+                database = Database.open(url)
+                try:
+                    check_dedup_settings(settings, database)
+                finally:
+                    database.close()
+        except (StorageError, ValueError) as exc:
             out.fail(str(exc))
         summary = run_crawl(settings, sources_path, list(only) or None)
     finally:
@@ -133,6 +139,15 @@ def crawl(sources_path: str, db: str | None, settings_pairs: tuple[str, ...], on
     out.result(summary.render())
     if not summary.ok:
         out.fail(f"the crawl failed ({summary.finish_reason}); the next run fetches what is missing", 1)
+
+
+def check_dedup_settings(settings: Any, database: Database) -> None:
+    """Raise if the DEDUP_* settings are invalid or differ from those the index was built with."""
+    if settings.getbool("DEDUP_ENABLED", True):
+        from crawler.counters import CounterStats
+        from pipelines.dedup import DedupPipeline
+
+        DedupPipeline.build(settings, CounterStats(), database).open_spider()
 
 
 class CrawlOutput:
@@ -220,9 +235,12 @@ def import_(file: Path, site: str | None, db: str | None) -> None:
     if not file.is_file():
         fail(f"{file}: cannot read: no such file")
     database = open_db(db)
+    settings = project_settings()
     try:
-        counts = import_jsonl(file, database, site=site, settings=project_settings(),
-                              progress=sys.stderr.isatty())
+        check_dedup_settings(settings, database)
+        counts = import_jsonl(file, database, site=site, settings=settings, progress=sys.stderr.isatty())
+    except (StorageError, ValueError) as exc:
+        fail(str(exc))
     finally:
         database.close()
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))

@@ -87,3 +87,21 @@ def test_bad_setting_pair(tmp_path: Path) -> None:
     path.write_text("sources:\n  - name: ok\n    feeds: [https://a.example/rss]\n")
     code, _, err = run("crawl", "--sources", str(path), "--db", f"sqlite:///{tmp_path}/x.db", "-s", "NOEQUALS")
     assert code == 2 and "NAME=VALUE" in err
+
+
+def test_changed_dedup_settings_exit_2_before_any_fetch(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    path = tmp_path / "s.yaml"
+    path.write_text("sources:\n  - name: ok\n    start_urls: [http://127.0.0.1:9/]\n")
+    db = f"sqlite:///{tmp_path}/x.db"
+    base = [sys.executable, "-m", "crawler", "crawl", "--sources", str(path), "--db", db, "-s", "RETRY_TIMES=0"]
+    first = subprocess.run(base, cwd=root, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr[-2000:]
+    second = subprocess.run([*base, "-s", "DEDUP_SEED=7"], cwd=root, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 2
+    assert second.stderr.strip().count("\n") == 0 and "dedup index" in second.stderr
+    bad = subprocess.run([*base, "-s", "DEDUP_BANDS=7"], cwd=root, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0
