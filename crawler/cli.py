@@ -183,17 +183,35 @@ class CrawlOutput:
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--url", default=None, help="The page's URL (resolves links, reads dates in the URL).")
-def extract(file: Path, url: str | None) -> None:
-    """Extract one saved page and print its JSON record."""
+@click.option("--stored", "stored_url", default=None, metavar="URL",
+              help="Instead of FILE: re-run extraction on the stored (compressed) page of this article.")
+@db_option
+def extract(file: Path | None, url: str | None, stored_url: str | None, db: str | None) -> None:
+    """Extract one saved page (or a stored one, with --stored) and print its JSON record."""
     from crawler.extract import extract_article
 
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        fail(f"{file}: cannot read: {exc.strerror or exc}")
-    result = extract_article(data, url)
+    if (file is None) == (stored_url is None):
+        fail("give either FILE or --stored URL")
+    if stored_url is not None:
+        from crawler.storage import stored_page
+
+        database = open_db(db)
+        try:
+            page = stored_page(database, stored_url)
+        finally:
+            database.close()
+        if page is None:
+            fail(f"no stored page for {stored_url}")
+        data, url, encoding = page.html, page.url, page.encoding
+    else:
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            fail(f"{file}: cannot read: {exc.strerror or exc}")
+        encoding = None
+    result = extract_article(data, url, encoding=encoding)
     click.echo(json.dumps(result.to_record(), ensure_ascii=False, indent=2))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -326,6 +327,31 @@ def upsert(
         return
     for row in rows:
         session.merge(model(**row))
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    """The fetched page of a stored article, as kept for re-extraction."""
+
+    url: str
+    html: bytes
+    encoding: str | None
+
+
+def stored_page(db: Database, url: str) -> StoredPage | None:
+    """The kept HTML of the article stored under *url* (canonical or as given), or None."""
+    from crawler.urls import canonical_url
+
+    with db.session() as s:
+        for candidate in dict.fromkeys((url, canonical_url(url))):
+            row = s.execute(
+                select(Article.url, RawPage.html_zlib, RawPage.encoding)
+                .join(RawPage, RawPage.article_id == Article.id)
+                .where(Article.url == candidate)
+            ).first()
+            if row is not None:
+                return StoredPage(row.url, zlib.decompress(row.html_zlib), row.encoding)
+    return None
 
 
 def compress_html(html: bytes) -> bytes:

@@ -152,3 +152,19 @@ def test_dead_site_is_reported_and_the_rest_goes_on(web: Any, tmp_path: Path) ->
     with db.session() as s:
         assert s.scalar(select(func.count(Article.id))) > 0
     db.close()
+
+
+def test_extraction_can_be_rerun_from_the_stored_page(crawled: Any) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from crawler.cli import main
+
+    _server, _manifest, db, *_ = crawled
+    with db.session() as s:
+        article = s.scalars(select(Article).order_by(Article.url).limit(1)).one()
+    result = CliRunner().invoke(main, ["extract", "--stored", article.url, "--db", db.url])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["title"] == article.title and record["text"] == article.text
