@@ -44,9 +44,12 @@ DNS_TIMEOUT = 20
 SOURCES_FILE = "sources.yaml"
 
 # --- Discovery (spiders/news.py) ---------------------------------------------
-# Requests allowed per source per run: the bound on crawler traps (calendars,
-# faceted and session URLs) and on runaway sections.
+# Fetches allowed per source per run: the bound on crawler traps (calendars,
+# faceted and session URLs) and on runaway sections. Charged at download time
+# (crawler/budget.py), so stored articles skipped unfetched cost nothing.
 DISCOVERY_MAX_REQUESTS_PER_SOURCE = 2000
+# Requests scheduled per source are capped at this many times the budget.
+DISCOVERY_SCHEDULE_FACTOR = 5
 # How many links deep to follow from a start page (feeds/sitemaps are depth 0).
 DISCOVERY_MAX_DEPTH = 3
 # How many section pages to follow from one listing (pagination).
@@ -138,6 +141,8 @@ ITEM_PIPELINES = {
 DOWNLOADER_MIDDLEWARES = {
     "crawler.incremental.SkipStoredMiddleware": 50,
     "crawler.incremental.ConditionalRequestMiddleware": 60,
+    # After robots.txt (100): only what is really fetched is charged.
+    "crawler.budget.SourceBudgetMiddleware": 110,
     "crawler.encoding.EncodingFixMiddleware": 950,
 }
 

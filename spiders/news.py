@@ -41,8 +41,11 @@ class NewsSpider(scrapy.Spider):
 
     Settings:
         SOURCES_FILE: the sources file when no ``-a sources=`` is given.
-        DISCOVERY_MAX_REQUESTS_PER_SOURCE: request budget per source and run
-            (bounds crawler traps); a source's ``max_requests`` overrides it.
+        DISCOVERY_MAX_REQUESTS_PER_SOURCE: fetch budget per source and run
+            (bounds crawler traps; charged by crawler.budget at download time);
+            a source's ``max_requests`` overrides it.
+        DISCOVERY_SCHEDULE_FACTOR: requests scheduled per source are capped at
+            this many times its budget (bounds the in-memory queue).
         DISCOVERY_MAX_DEPTH: links followed away from a start page, feed or sitemap.
         DISCOVERY_MAX_PAGES_PER_SECTION: pagination depth of a section.
         DISCOVERY_STRIP_PARAMS: query parameters removed from URLs.
@@ -66,6 +69,7 @@ class NewsSpider(scrapy.Spider):
         settings = crawler.settings
         spider.sources_path = spider.sources_path or settings.get("SOURCES_FILE", "sources.yaml")
         spider.max_requests = settings.getint("DISCOVERY_MAX_REQUESTS_PER_SOURCE", 2000)
+        spider.schedule_factor = max(1, settings.getint("DISCOVERY_SCHEDULE_FACTOR", 5))
         spider.max_depth = settings.getint("DISCOVERY_MAX_DEPTH", 3)
         spider.max_pages = settings.getint("DISCOVERY_MAX_PAGES_PER_SECTION", 5)
         spider.strip_params = settings.getlist("DISCOVERY_STRIP_PARAMS") or list(DEFAULT_STRIP_PARAMS)
@@ -96,21 +100,21 @@ class NewsSpider(scrapy.Spider):
         self, url: str, source: Source, kind: str, callback: Any, *, depth: int = 0, page: int = 0,
         hint: dict[str, Any] | None = None, priority: int = 0, canonical: bool = True,
     ) -> scrapy.Request | None:
-        """A request within the source's budget, or None (counted)."""
+        """A request within the source's scheduling cap, or None (counted)."""
         if canonical:
             url = canonical_url(url, self.strip_params)
         scheduled = self._scheduled.setdefault(source.name, set())
         if url in scheduled:
             return None
         budget = source.max_requests or self.max_requests
-        if self._budget[source.name] >= budget:
-            self._stat(f"discovery/budget_exhausted/{source.name}")
+        if self._budget[source.name] >= budget * self.schedule_factor:
+            self._stat(f"discovery/schedule_cap/{source.name}")
             return None
         scheduled.add(url)
         self._budget[source.name] += 1
         self._stat(f"discovery/requests/{kind}")
         meta = {"source": source.name, "kind": kind, "news_depth": depth, "news_page": page,
-                "hint": hint or {}}
+                "hint": hint or {}, "budget": budget}
         if source.encoding:
             meta["source_encoding"] = source.encoding
         return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta,
@@ -151,8 +155,8 @@ class NewsSpider(scrapy.Spider):
         kind = request.meta.get("kind", "page")
         reason = failure.type.__name__ if failure.type else "error"
         if reason == "IgnoreRequest":
-            # robots.txt, offsite and incremental skips are counted by their
-            # middlewares; a known page skipped unfetched costs no budget.
+            # robots.txt, offsite, incremental and budget drops are counted by
+            # their middlewares; a known page skipped unfetched frees its place.
             if request.meta.get("incremental_skipped") and self._budget[source] > 0:
                 self._budget[source] -= 1
             return
@@ -191,6 +195,8 @@ class NewsSpider(scrapy.Spider):
             self._stat(f"source/{source.name}/invalid_sitemaps")
             logger.warning("%s: not a sitemap: %s", source.name, response.url)
             return
+        if kind == "urlset":  # newest first: the budget goes to new articles
+            entries = sorted(entries, key=lambda e: e.published or e.lastmod or "", reverse=True)
         for entry in entries:
             if kind == "index":
                 req = self._request(entry.url, source, "sitemap", self.parse_sitemap, priority=20,

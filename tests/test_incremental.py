@@ -125,3 +125,18 @@ def test_recheck_window_refetches_old_pages(tmp_path: Path) -> None:
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert len(article_paths(server.requests)) == 6
         assert _count(url) == (6, 6)
+
+
+def test_stored_articles_cost_no_budget(tmp_path: Path) -> None:
+    """With a budget barely above the new pages, a re-run still reaches every new article."""
+    url = f"sqlite:///{tmp_path / 'news.db'}"
+    site = IncSite(tmp_path / "site", 12)
+    with SiteServer(site.root) as server:
+        sources = site.sources(server.base_url)
+        assert run_crawl(sources, url).returncode == 0
+        new = site.add(3)
+        server.reset_requests()
+        proc = run_crawl(sources, url, "-s", "DISCOVERY_MAX_REQUESTS_PER_SOURCE=8")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert sorted(article_paths(server.requests)) == sorted(new)
+    assert _count(url) == (15, 15)

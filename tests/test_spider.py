@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Request, XmlResponse
 from scrapy.utils.test import get_crawler
 
+from crawler.budget import SourceBudgetMiddleware
 from crawler.items import ArticleItem
 from spiders.news import NewsSpider
 
@@ -37,12 +39,23 @@ def test_sources_and_domains(tmp_path: Path) -> None:
     assert s._source_of("https://gamma.example/x") is None
 
 
-def test_budget_bounds_requests_per_source(tmp_path: Path) -> None:
-    s = spider(tmp_path)
+def test_budget_bounds_fetches_per_source(tmp_path: Path) -> None:
+    s = spider(tmp_path, DISCOVERY_SCHEDULE_FACTOR=2)
     alpha = s.sources["alpha"]
     made = [s._page_request(f"https://alpha.example/news/{i}", alpha, depth=1) for i in range(20)]
-    assert sum(r is not None for r in made) == 5
-    assert s.crawler.stats.get_value("discovery/budget_exhausted/alpha") == 15
+    scheduled = [r for r in made if r is not None]
+    assert len(scheduled) == 10  # the queue is capped at twice the budget
+    assert s.crawler.stats.get_value("discovery/schedule_cap/alpha") == 10
+    budget = SourceBudgetMiddleware.from_crawler(s.crawler)
+    fetched = 0
+    for request in scheduled:
+        try:
+            budget.process_request(request)
+            fetched += 1
+        except IgnoreRequest:
+            pass
+    assert fetched == 5  # the source's max_requests
+    assert s.crawler.stats.get_value("discovery/budget_exhausted/alpha") == 5
     # The same URL (after canonicalisation) is requested once.
     s2 = spider(tmp_path)
     first = s2._page_request("https://alpha.example/n/1?utm_source=x", s2.sources["alpha"], depth=1)
