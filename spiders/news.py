@@ -60,7 +60,7 @@ class NewsSpider(scrapy.Spider):
         self.sources: dict[str, Source] = {}
         self.allowed_domains: list[str] = []
         self._domains: dict[str, str] = {}  # host -> source name
-        self._budget: Counter[str] = Counter()
+        self._queued: Counter[str] = Counter()  # requests scheduled per source
         self._scheduled: dict[str, set[str]] = {}
 
     @classmethod
@@ -107,11 +107,11 @@ class NewsSpider(scrapy.Spider):
         if url in scheduled:
             return None
         budget = source.max_requests or self.max_requests
-        if self._budget[source.name] >= budget * self.schedule_factor:
+        if self._queued[source.name] >= budget * self.schedule_factor:
             self._stat(f"discovery/schedule_cap/{source.name}")
             return None
         scheduled.add(url)
-        self._budget[source.name] += 1
+        self._queued[source.name] += 1
         self._stat(f"discovery/requests/{kind}")
         meta = {"source": source.name, "kind": kind, "news_depth": depth, "news_page": page,
                 "hint": hint or {}, "budget": budget}
@@ -157,8 +157,8 @@ class NewsSpider(scrapy.Spider):
         if reason == "IgnoreRequest":
             # robots.txt, offsite, incremental and budget drops are counted by
             # their middlewares; a known page skipped unfetched frees its place.
-            if request.meta.get("incremental_skipped") and self._budget[source] > 0:
-                self._budget[source] -= 1
+            if request.meta.get("incremental_skipped") and self._queued[source] > 0:
+                self._queued[source] -= 1
             return
         if reason == "HttpError":
             status = failure.value.response.status  # type: ignore[union-attr]
