@@ -4,9 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-requirements
 
-.PHONY: venv demo test bench bench-extract bench-dedup bench-crawl lint clean
+.PHONY: venv demo test lint bench bench-extract bench-dedup bench-crawl clean
 
 $(STAMP): requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python 3.11 or newer is needed (set PYTHON=...)" >&2; exit 2; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
@@ -17,8 +18,11 @@ venv: $(STAMP)
 demo: venv
 	$(BIN)/python -m crawler demo
 
-test: venv
+test: venv lint
 	$(BIN)/python -m pytest -q
+
+lint: venv
+	$(BIN)/python -m ruff check .
 
 bench: bench-extract bench-dedup bench-crawl
 
