@@ -156,13 +156,17 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return inter / (a.size + b.size - inter)
 
 
-def number_contexts(normalized: str) -> dict[tuple[str, str], frozenset[str]]:
+def number_contexts(normalized: str, words: list[str] | None = None) -> dict[tuple[str, str], frozenset[str]]:
     """Numbers of a matching-form text keyed by their (previous, next) words.
 
     Two copies of one story give the same number in the same context; an
     update of a story ("... إلى 50 قتيلا" -> "... إلى 60 قتيلا") does not.
+
+    Args:
+        words: ``normalized.split(" ")`` when the caller has it already.
     """
-    words = normalized.split(" ")
+    if words is None:
+        words = normalized.split(" ")
     out: dict[tuple[str, str], set[str]] = {}
     last = len(words) - 1
     for i in compress(range(len(words)), map(str.isdigit, words)):  # the digit words, found at C speed
@@ -206,11 +210,15 @@ class MinHasher:
         perms = MinHash(num_perm=config.num_perm, seed=config.seed, hashfunc=int).permutations
         self._a = np.asarray(perms[0], dtype=_U32)[:, None]
         self._b = np.asarray(perms[1], dtype=_U32)[:, None]
-        self._word_cache: dict[str, int] = {}
+        self._word_cache: dict[str, bytes] = {}
 
     # -- shingles -----------------------------------------------------------
-    def shingles(self, text: str, *, normalized: bool = False) -> np.ndarray:
-        """Sorted unique uint32 shingle hashes of *text* (matching form)."""
+    def shingles(self, text: str, *, normalized: bool = False, words: list[str] | None = None) -> np.ndarray:
+        """Sorted unique uint32 shingle hashes of *text* (matching form).
+
+        Args:
+            words: ``text.split(" ")`` of a *normalized* text, when the caller has it already.
+        """
         norm = text if normalized else normalize_for_matching(text)
         if not norm:
             return np.empty(0, dtype=_U32)
@@ -220,16 +228,12 @@ class MinHasher:
             cache = self._word_cache
             if len(cache) > 500_000:
                 cache.clear()
-            words = norm.split(" ")
-            ids = list(map(cache.get, words))  # known words at C speed, then the new ones
-            if None in ids:
-                for i in [i for i, v in enumerate(ids) if v is None]:
-                    w = words[i]
-                    v = cache.get(w)
-                    if v is None:
-                        v = cache[w] = xxhash.xxh64_intdigest(w.encode("utf-8"))
-                    ids[i] = v
-            base = np.array(ids, dtype=np.uint64)
+            if words is None:
+                words = norm.split(" ")
+            for w in set(words).difference(cache):  # the new words (found at C speed), hashed once
+                cache[w] = xxhash.xxh64_digest(w.encode("utf-8"))  # 8 bytes, big-endian
+            # One bytes join of the cached digests: no Python int per word.
+            base = np.frombuffer(b"".join(map(cache.__getitem__, words)), dtype=">u8").astype(np.uint64)
         return ngram_hashes(base, self.config.shingle_size)
 
     # -- signatures ---------------------------------------------------------

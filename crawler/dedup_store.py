@@ -13,14 +13,18 @@ Tables (migration ``0002``):
   every place it was seen (a title, or entry *pos* of a related list).
 
 All writes are idempotent (``ON CONFLICT DO NOTHING``), so a run killed at any
-moment and run again converges to the same rows.
+moment and run again converges to the same rows. Every multi-row insert is
+sorted by the table's key first: concurrent writers of a shared crawl then
+take their row locks in one order, so two PostgreSQL transactions cannot
+deadlock on each other's index rows.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import xxhash
@@ -156,20 +160,26 @@ def _insert(s: Session, model: type[Base], rows: Sequence[dict[str, Any]], keys:
         return
     dialect = s.get_bind().dialect.name
     if dialect not in ("sqlite", "postgresql"):
+        rows = sorted(rows, key=itemgetter(*keys))  # one lock order for every writer
         if update:
             upsert(s, model, rows, keys, update)
         else:
             insert_ignore(s, model, rows, keys)
         return
     cols = list(rows[0])
-    _insert_tuples(s, model.__tablename__, cols, [tuple(r[c] for c in cols) for r in rows], keys, update)
+    get = itemgetter(*cols) if len(cols) > 1 else (lambda r: (r[cols[0]],))
+    tuples = sorted(map(get, rows), key=itemgetter(*[cols.index(k) for k in keys]))
+    _insert_tuples(s, model.__tablename__, cols, tuples, keys, update)
 
 
 def _insert_tuples(
     s: Session, table: str, cols: Sequence[str], rows: Sequence[tuple[Any, ...]], keys: Sequence[str],
     update: Sequence[str] = (),
 ) -> None:
-    """Driver-level ``executemany`` of ``INSERT ... ON CONFLICT`` (SQLite, PostgreSQL) of tuple rows."""
+    """Driver-level ``executemany`` of ``INSERT ... ON CONFLICT`` (SQLite, PostgreSQL) of tuple rows.
+
+    Callers pass *rows* sorted by *keys* (the lock order of concurrent writers).
+    """
     if not rows:
         return
     dialect = s.get_bind().dialect.name
@@ -182,7 +192,15 @@ def _insert_tuples(
     if dialect == "sqlite":  # only datetime columns need converting (checked on the first row)
         fix = [i for i, v in enumerate(rows[0]) if isinstance(v, datetime)]
         if fix:
-            rows = [tuple(_sqlite_value(v) if i in fix else v for i, v in enumerate(r)) for r in rows]
+            done: dict[Any, Any] = {}  # a batch shares one timestamp: convert each value once
+
+            def conv(v: Any) -> Any:
+                out = done.get(v)
+                if out is None:
+                    out = done[v] = _sqlite_value(v)
+                return out
+
+            rows = [tuple(conv(v) if i in fix else v for i, v in enumerate(r)) for r in rows]
     s.connection().exec_driver_sql(sql, list(rows))
 
 
@@ -204,6 +222,14 @@ def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]
 def docs_by_hash(s: Session, hashes: Sequence[str]) -> dict[str, tuple[str, str]]:
     """content hash -> (url, cluster_id) of a *stored* copy (dangling rows ignored)."""
     out: dict[str, tuple[str, str]] = {}
+    rows = _driver_rows(
+        s, "SELECT d.content_hash, d.url, d.cluster_id FROM dedup_docs d JOIN articles a ON a.url = d.url "
+        "WHERE d.content_hash IN ({marks}) ORDER BY d.content_hash, d.url", sorted(set(hashes)),
+    )
+    if rows is not None:
+        for h, url, cid in rows:
+            out.setdefault(h, (url, cid))
+        return out
     for part in _chunks(sorted(set(hashes))):
         q = (
             select(DedupDoc.content_hash, DedupDoc.url, DedupDoc.cluster_id)
@@ -219,6 +245,14 @@ def docs_by_hash(s: Session, hashes: Sequence[str]) -> dict[str, tuple[str, str]
 def docs_by_url(s: Session, urls: Sequence[str]) -> dict[str, tuple[str, str]]:
     """url -> (content_hash, cluster_id) of stored, indexed copies."""
     out: dict[str, tuple[str, str]] = {}
+    rows = _driver_rows(
+        s, "SELECT d.url, d.content_hash, d.cluster_id FROM dedup_docs d JOIN articles a ON a.url = d.url "
+        "WHERE d.doc IN ({marks})", sorted({doc_key(u) for u in urls}),
+    )
+    if rows is not None:
+        for url, h, cid in rows:
+            out[url] = (h, cid)
+        return out
     for part in _chunks(sorted(set(urls))):
         q = (
             select(DedupDoc.url, DedupDoc.content_hash, DedupDoc.cluster_id)
@@ -283,6 +317,7 @@ def write_docs(s: Session, docs: Sequence[dict[str, Any]], bands: Sequence[tuple
     _insert(s, DedupDoc, docs, ["doc"], ["url", "content_hash", "cluster_id"])
     if not bands:
         return
+    bands = sorted(bands)  # (key, doc): the primary key order, one lock order for every writer
     if s.get_bind().dialect.name in ("sqlite", "postgresql"):
         _insert_tuples(s, DedupBand.__tablename__, ["key", "doc"], bands, ["key", "doc"])
     else:
@@ -293,6 +328,13 @@ def write_docs(s: Session, docs: Sequence[dict[str, Any]], bands: Sequence[tuple
 def variants_by_id(s: Session, ids: Sequence[int]) -> dict[int, tuple[str, str, str]]:
     """variant id -> (cluster_id, text, key)."""
     out = {}
+    rows = _driver_rows(
+        s, "SELECT variant, cluster_id, text, key FROM headline_variants WHERE variant IN ({marks})", sorted(set(ids))
+    )
+    if rows is not None:
+        for vid, cid, text, key in rows:
+            out[vid] = (cid, text, key)
+        return out
     for part in _chunks(sorted(set(ids))):
         q = select(HeadlineVariant.variant, HeadlineVariant.cluster_id, HeadlineVariant.text, HeadlineVariant.key)
         for vid, cid, text, key in s.execute(q.where(HeadlineVariant.variant.in_(part))):
@@ -303,6 +345,14 @@ def variants_by_id(s: Session, ids: Sequence[int]) -> dict[int, tuple[str, str, 
 def clusters_by_key(s: Session, key_ids: Sequence[int]) -> dict[int, str]:
     """normalised key id -> cluster id (exact headline merges)."""
     out: dict[int, str] = {}
+    rows = _driver_rows(
+        s, "SELECT key_id, cluster_id FROM headline_variants WHERE key_id IN ({marks}) ORDER BY key_id, variant",
+        sorted(set(key_ids)),
+    )
+    if rows is not None:
+        for kid, cid in rows:
+            out.setdefault(kid, cid)
+        return out
     for part in _chunks(sorted(set(key_ids))):
         q = select(HeadlineVariant.key_id, HeadlineVariant.cluster_id).where(HeadlineVariant.key_id.in_(part))
         for kid, cid in s.execute(q.order_by(HeadlineVariant.key_id, HeadlineVariant.variant)):
@@ -332,7 +382,7 @@ def write_headlines(
     merges: Sequence[dict[str, Any]] = (),
 ) -> None:
     """Write headline rows (idempotent; merge records only come with new variants)."""
-    if merges:
+    if merges:  # no unique key, nothing to lock: kept in the order the merges were made
         s.execute(MergeRecord.__table__.insert(), list(merges))
     _insert(s, HeadlineVariant, variants, ["variant"])
     _insert(s, HeadlineBand, bands, ["key", "variant"])

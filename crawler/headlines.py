@@ -28,7 +28,10 @@ from crawler.text import clean_text, normalize_for_matching
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-__all__ = ["HeadlineClusterer", "HeadlineConfig", "headline_key", "match_score", "ngrams", "page_headlines", "variant_id"]
+__all__ = [
+    "HeadlineClusterer", "HeadlineConfig", "HeadlinePrep", "headline_key", "match_score", "ngrams", "page_headlines",
+    "prepare_headlines", "variant_id",
+]
 
 # Tags (matching form) that precede or follow a headline without being part of it.
 _TAGS = {
@@ -182,6 +185,39 @@ def page_headlines(ad: Any) -> list[tuple[str, str, int, str | None]]:
     return out
 
 
+#: One headline of a page, ready for clustering: (text, key, variant id, key id,
+#: kind, pos, url it points to, page url, LSH band keys of the key or None).
+HeadlinePrep = tuple[str, str, int, int, str, int, "str | None", str, "list[int] | None"]
+
+
+def prepare_headlines(hasher: MinHasher | None, pages: list[Any]) -> list[list[HeadlinePrep]]:
+    """The per-headline work of clustering, for each page (item or dict) of *pages* (picklable).
+
+    Cleaning, tag stripping, normalisation and ids, and, given the headline
+    *hasher* (``HeadlineClusterer.hasher``), the n-gram band keys: all that
+    does not need the database, so the importer runs it in worker processes.
+    Headlines with an empty key are left out.
+    """
+    out: list[list[HeadlinePrep]] = []
+    found: list[tuple[list[Any], str]] = []
+    for ad in pages:
+        if not isinstance(ad, dict | ItemAdapter):
+            ad = ItemAdapter(ad)
+        page: list[Any] = []
+        for raw, kind, pos, url in page_headlines(ad):
+            text = clean_text(raw).replace("\n", " ")
+            key = headline_key(text)
+            if key:
+                page.append([text, key, variant_id(text), variant_id(key), kind, pos, url, ad["url"], None])
+                found.append((page[-1], key))
+        out.append(page)  # type: ignore[arg-type]
+    if hasher is not None and found:
+        sigs = hasher.signatures([hasher.shingles(f" {key} ", normalized=True) for _h, key in found])
+        for (h, _key), sig in zip(found, sigs):
+            h[8] = hasher.band_keys(sig)
+    return [[tuple(h) for h in page] for page in out]  # type: ignore[misc]
+
+
 class HeadlineClusterer:
     """Assigns every headline seen to a cluster, through the database index.
 
@@ -196,49 +232,52 @@ class HeadlineClusterer:
         self.hasher = MinHasher(config.minhash_config())
         self._known: dict[int, str] = {}  # variant id -> cluster id (a bounded cache)
 
-    def resolve(self, s: Session, ads: list[Any]) -> HeadlineRows:
+    def prepare(self, pages: list[Any], *, bands: bool = False) -> list[list[HeadlinePrep]]:
+        """:func:`prepare_headlines` with this clusterer's configuration."""
+        return prepare_headlines(self.hasher if bands else None, pages)
+
+    def resolve(self, s: Session, ads: list[Any], prepared: list[list[HeadlinePrep]] | None = None) -> HeadlineRows:
         """Cluster the headlines of a batch of items; returns the rows to write.
 
         A spelling seen before keeps its cluster; a new spelling with a known
         key joins that key's cluster (exact merge); a new key is matched by
         n-gram LSH candidates verified with :func:`match_score`, or founds a cluster.
+
+        Args:
+            prepared: :func:`prepare_headlines` of *ads* (the importer's worker
+                processes compute it), else computed here.
         """
-        rows, now, seen = HeadlineRows(), utcnow(), []
-        for ad in ads:
-            ad = ad if isinstance(ad, ItemAdapter) else ItemAdapter(ad)
-            for raw, kind, pos, url in page_headlines(ad):
-                text = clean_text(raw).replace("\n", " ")
-                key = headline_key(text)
-                if key:
-                    seen.append((text, key, variant_id(text), ad["url"], kind, pos, url))
+        if prepared is None:
+            prepared = self.prepare(ads)
+        rows, now = HeadlineRows(), utcnow()
+        seen = [h for page in prepared for h in page]
         if len(self._known) > 200_000:
             self._known.clear()
-        missing = [vid for _t, _k, vid, *_ in seen if vid not in self._known]
-        for vid, (cid, _text, _key) in store.variants_by_id(s, missing).items():
-            self._known[vid] = cid
-        new: dict[int, tuple[str, str]] = {}
-        for text, key, vid, *_ in seen:
-            if vid not in self._known and vid not in new:
-                new[vid] = (text, key)
-        by_key = store.clusters_by_key(s, [variant_id(k) for _t, k in new.values()])
-        fresh: dict[int, tuple[str, str]] = {}  # new variants with a new key, first spelling per key
-        for vid, (text, key) in new.items():
-            kid = variant_id(key)
+        known = self._known
+        missing = [h[2] for h in seen if h[2] not in known]
+        if missing:
+            for vid, (cid, _text, _key) in store.variants_by_id(s, missing).items():
+                known[vid] = cid
+        new: dict[int, HeadlinePrep] = {}
+        for h in seen:
+            if h[2] not in known and h[2] not in new:
+                new[h[2]] = h
+        by_key = store.clusters_by_key(s, [h[3] for h in new.values()]) if new else {}
+        fresh: dict[int, HeadlinePrep] = {}  # new variants with a new key, first spelling per key
+        for vid, h in new.items():
+            kid = h[3]
             if kid in by_key:
-                self._add(rows, vid, text, key, by_key[kid], now, [])
+                self._add(rows, vid, h[0], h[1], by_key[kid], now, [])
                 self.stats.inc_value("dedup/headlines_exact")
-            elif kid in fresh:
-                continue
-            else:
-                fresh[kid] = (text, key)
+            elif kid not in fresh:
+                fresh[kid] = h
         key_cluster = self._cluster_new(s, fresh, rows, now)
-        for vid, (text, key) in new.items():  # other spellings of a key that was new in this batch
-            if vid not in self._known:
-                self._add(rows, vid, text, key, key_cluster[variant_id(key)], now, [])
-        for _text, _key, vid, page_url, kind, pos, url in seen:
-            rows.occurrences.append(
-                {"page_url": page_url, "kind": kind, "pos": pos, "variant": vid, "url": url, "created_at": now}
-            )
+        for vid, h in new.items():  # other spellings of a key that was new in this batch
+            if vid not in known:
+                self._add(rows, vid, h[0], h[1], key_cluster[h[3]], now, [])
+        rows.occurrences.extend(
+            {"page_url": h[7], "kind": h[4], "pos": h[5], "variant": h[2], "url": h[6], "created_at": now} for h in seen
+        )
         self.stats.inc_value("dedup/headlines_seen", len(seen))
         self.stats.inc_value("dedup/headlines_merged", len(seen) - rows.new_clusters)
         return rows
@@ -250,20 +289,28 @@ class HeadlineClusterer:
         )
         rows.bands.extend({"key": k, "variant": vid} for k in keys)
 
-    def _cluster_new(self, s: Session, new: dict[int, tuple[str, str]], rows: HeadlineRows, now: Any) -> dict[int, str]:
-        """Cluster spellings whose keys are new: *new* maps key id -> (text, key); returns key id -> cluster."""
+    def _cluster_new(self, s: Session, new: dict[int, HeadlinePrep], rows: HeadlineRows, now: Any) -> dict[int, str]:
+        """Cluster spellings whose keys are new: *new* maps key id -> its first spelling; returns key id -> cluster."""
         out: dict[int, str] = {}
         if not new:
             return out
         kids = list(new)
-        sets = [self.hasher.shingles(f" {new[k][1]} ", normalized=True) for k in kids]
-        keys = [self.hasher.band_keys(sig) for sig in self.hasher.signatures(sets)]
+        todo = [k for k in kids if new[k][8] is None]  # band keys not computed by a worker
+        if todo:
+            sigs = self.hasher.signatures([self.hasher.shingles(f" {new[k][1]} ", normalized=True) for k in todo])
+            new.update({k: (*new[k][:8], self.hasher.band_keys(sig)) for k, sig in zip(todo, sigs)})
+        keys = [new[k][8] for k in kids]
         by_band = store.headline_band_candidates(s, [k for ks in keys for k in ks])
-        info = store.variants_by_id(s, sorted({v for members in by_band.values() for v in members}))
+        info = store.variants_by_id(s, sorted({v for members in by_band.values() for v in members})) if by_band else {}
         batch_band: dict[int, set[int]] = {}
         for kid, ks in zip(kids, keys):
-            text, key = new[kid]
-            cands = set().union(*(by_band.get(k, ()) for k in ks), *(batch_band.get(k, ()) for k in ks))
+            text, key, vid = new[kid][:3]
+            cands: set[int] = set()
+            for k in ks:
+                if k in by_band:
+                    cands |= by_band[k]
+                if k in batch_band:
+                    cands |= batch_band[k]
             best = None
             for cand in sorted(cands):
                 cid, ctext, ckey = info[cand]
@@ -281,7 +328,6 @@ class HeadlineClusterer:
                     "method": "ngram", "score": round(best[3], 4), "config": self.config.fingerprint[:128],
                     "created_at": now,
                 })
-            vid = variant_id(text)
             info[vid] = (cid, text, key)
             for k in ks:
                 batch_band.setdefault(k, set()).add(vid)

@@ -2,15 +2,21 @@
 
 Each JSON line needs ``url``, ``title`` and ``text`` (or ``paragraphs``, a list).
 Records go through the same ``CleanPipeline``, ``DedupPipeline`` and
-``StorePipeline`` as crawled pages. Work is batched: the CPU-heavy part
-(parsing, cleaning, normalising and shingling) runs in worker processes on
-chunks of lines while the main process de-duplicates and stores, and the
-dedup index is written once per batch. Bad lines (not JSON, missing fields)
-are counted and reported, never fatal.
+``StorePipeline`` as crawled pages. Work is batched: everything per record
+that needs no database (parsing, cleaning, normalising, shingles, MinHash
+signature and band keys, headline keys and their band keys) runs in worker
+processes on chunks of ``IMPORT_CHUNK_SIZE`` lines (default 250), while the
+main process de-duplicates and stores batches of ``IMPORT_BATCH_SIZE``
+records (default 1000): one transaction for the batch's index rows, then one
+for its articles, so a stored article always has its index rows and a
+re-run converges to the same rows. Records travel as plain dicts (no
+``ItemAdapter`` copies). Bad lines (not JSON, missing fields) are counted and
+reported, never fatal.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -27,6 +33,7 @@ from scrapy.exceptions import DropItem
 
 from crawler.counters import CounterStats
 from crawler.dedup import DedupConfig, MinHasher
+from crawler.headlines import HeadlineConfig, prepare_headlines
 from crawler.items import ArticleItem
 from crawler.storage import Database
 
@@ -35,6 +42,7 @@ logger = logging.getLogger(__name__)
 _SITE_KEYS = ("site", "source", "outlet", "publisher")
 _DATE_KEYS = ("published_at", "date_publish", "published", "date", "time")
 _FIELDS = ("authors", "tags", "attribution", "related_headlines")
+_FULL_GC_EVERY = 40  # batches between full garbage collections (see import_jsonl)
 
 
 class BadRecord(ValueError):
@@ -91,21 +99,35 @@ def _parse_time(value: Any) -> datetime:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(settings: Any, config: DedupConfig) -> None:
+def _init_worker(settings: Any, config: DedupConfig, headline_config: HeadlineConfig | None) -> None:
     from pipelines.clean import CleanPipeline
-    from pipelines.dedup import prepare_many
-
-    _WORKER["prepare"] = prepare_many
 
     stats = CounterStats()
-    _WORKER.update(stats=stats, clean=CleanPipeline.build(settings, stats, None), hasher=MinHasher(config))
+    _WORKER.update(
+        stats=stats, clean=CleanPipeline.build(settings, stats, None), hasher=MinHasher(config),
+        head_hasher=MinHasher(headline_config.minhash_config()) if headline_config else None,
+    )
+
+
+def _init_pool_worker(settings: Any, config: DedupConfig, headline_config: HeadlineConfig | None) -> None:
+    gc.enable()  # forked while the importing process had switched automatic collection off
+    _init_worker(settings, config, headline_config)
 
 
 def _prepare_chunk(lines: list[tuple[int, bytes]], site: str | None) -> tuple[list[Any], dict[str, Any]]:
-    """Parse, clean and shingle a chunk of lines: (items with their dedup prep, stats)."""
+    """Parse, clean and shingle a chunk of lines: (records with their dedup prep, stats).
+
+    Every piece of per-record work that needs no database runs here, in a
+    worker process: parsing, cleaning, the body's shingles, signature and band
+    keys, the headlines' keys, ids and band keys. A kept record is returned as
+    a plain dict (what ``ItemAdapter(item).asdict()`` gives), with its
+    :data:`pipelines.dedup.PreparedFull` and its headlines.
+    """
+    from pipelines.dedup import prepare_many
+
     stats: CounterStats = _WORKER["stats"]
     stats._stats.clear()
-    clean, hasher, prepare_many = _WORKER["clean"], _WORKER["hasher"], _WORKER["prepare"]
+    clean, hasher, head_hasher = _WORKER["clean"], _WORKER["hasher"], _WORKER["head_hasher"]
     out: list[Any] = []
     kept: list[int] = []
     for lineno, raw in lines:
@@ -122,10 +144,13 @@ def _prepare_chunk(lines: list[tuple[int, bytes]], site: str | None) -> tuple[li
             stats.inc_value("import/dropped")
             continue
         kept.append(len(out))
-        out.append((lineno, None, item))
-    prepared = prepare_many(hasher, [out[i][2].text for i in kept]) if kept else []
-    for i, prep in zip(kept, prepared):
-        out[i] = (out[i][0], None, (out[i][2], prep))
+        out.append((lineno, None, dict(vars(item))))  # a dataclass: its fields, shallow
+    if kept:
+        records = [out[i][2] for i in kept]
+        prepared = prepare_many(hasher, [r["text"] for r in records])
+        heads = prepare_headlines(head_hasher, records) if head_hasher is not None else [None] * len(records)
+        for i, prep, head in zip(kept, prepared, heads):
+            out[i] = (out[i][0], None, (out[i][2], prep, head))
     return out, stats.get_stats()
 
 
@@ -153,44 +178,80 @@ def import_jsonl(
     Args:
         workers: processes for parsing/cleaning/shingling (default
             ``IMPORT_WORKERS`` or the CPU count, at most 4; 0 = in-process).
+
+    Settings: ``IMPORT_BATCH_SIZE`` (records per de-duplication and write
+    batch, default 1000), ``IMPORT_CHUNK_SIZE`` (lines per worker task,
+    default 250), ``IMPORT_WORKERS``.
     """
     from pipelines.dedup import DedupPipeline
     from pipelines.store import StorePipeline
 
     stats = CounterStats()
-    batch = max(1, settings.getint("IMPORT_BATCH_SIZE", 250))
+    # Records are prepared in chunks (small: the workers start soon and stay busy) and
+    # de-duplicated and stored in batches of several chunks (large: each write
+    # transaction rewrites the index pages it touches, so fewer, larger ones cost less).
+    batch = max(1, settings.getint("IMPORT_BATCH_SIZE", 1000))
+    chunk = max(1, min(batch, settings.getint("IMPORT_CHUNK_SIZE", 250)))
     # One write transaction per import batch (at least), not per 50 articles.
     store_settings = settings.copy()
     store_settings.set("STORAGE_BATCH_SIZE", max(batch, settings.getint("STORAGE_BATCH_SIZE", 50)), priority="cmdline")
     dedup, store = DedupPipeline.build(settings, stats, db), StorePipeline.build(store_settings, stats, db)
-    config = dedup.config
+    config, head_config = dedup.config, dedup.headlines.config if dedup.headlines else None
     if workers is None:
         workers = settings.getint("IMPORT_WORKERS", min(4, os.cpu_count() or 1))
     dedup.open_spider()
     store.open_spider()
     bar = click.progressbar(length=path.stat().st_size, file=sys.stderr, label="import") if progress else None
-    pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(settings, config)) if workers > 0 else None
+    pool = (
+        ProcessPoolExecutor(workers, initializer=_init_pool_worker, initargs=(settings, config, head_config))
+        if workers > 0 else None
+    )
+    # The cyclic GC, triggered by the many small objects of each batch, would scan the
+    # whole heap (the thousands of pending docs) again and again: collect the young
+    # generations once per batch instead, and everything every _FULL_GC_EVERY batches.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    batches = 0
+    good: list[Any] = []
+
+    def run_batch() -> None:
+        nonlocal batches
+        if good:
+            records = [g[0] for g in good]
+            heads = [g[2] for g in good] if dedup.headlines else None
+            dedup.process_batch(records, prepared=[g[1] for g in good], headlines=heads)
+            good.clear()
+            # Plain dicts already: what StorePipeline.process_item would queue, without
+            # ItemAdapter's deep copy; flushed (with its retries) when the batch is full.
+            store._pending.extend(records)
+            if len(store._pending) >= store.batch_size:
+                store.flush()
+        batches += 1
+        gc.collect(2 if batches % _FULL_GC_EVERY == 0 else 1)
+
     try:
         if pool is None:
-            _init_worker(settings, config)
-            results: Iterator[Any] = ((_prepare_chunk(c, site), done) for c, done in _chunks(path, batch))
+            _init_worker(settings, config, head_config)
+            results: Iterator[Any] = ((_prepare_chunk(c, site), done) for c, done in _chunks(path, chunk))
         else:
-            results = _ordered(pool, _chunks(path, batch), site, depth=2 * workers)
+            depth = 2 * workers + -(-batch // chunk)  # workers stay busy while a batch is written
+            results = _ordered(pool, _chunks(path, chunk), site, depth=depth)
         for (prepared, chunk_stats), done in results:
             for key, value in chunk_stats.items():
                 stats.inc_value(key, value)
             for lineno, reason, _ in prepared:
                 if reason:
                     logger.warning("%s:%d: bad line (%s)", path, lineno, reason)
-            good = [p for _, reason, p in prepared if not reason]
+            good.extend(p for _, reason, p in prepared if not reason)
             stats.inc_value("import/read", len(prepared))
-            if good:
-                items = dedup.process_batch([g[0] for g in good], prepared=[g[1] for g in good])
-                for item in items:
-                    store.process_item(item)
+            if len(good) >= batch:
+                run_batch()
             if bar is not None:
                 bar.update(done - bar.pos)
+        run_batch()
     finally:
+        if gc_was_enabled:
+            gc.enable()
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         store.close_spider()

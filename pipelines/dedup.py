@@ -33,7 +33,7 @@ from scrapy.exceptions import NotConfigured
 
 from crawler import dedup_store as store
 from crawler.dedup import DedupConfig, MinHasher, content_hash, jaccard, number_conflicts, number_contexts
-from crawler.headlines import HeadlineClusterer, HeadlineConfig
+from crawler.headlines import HeadlineClusterer, HeadlineConfig, HeadlinePrep
 from crawler.storage import database_from_crawler, utcnow
 from crawler.text import normalize_for_matching
 
@@ -59,14 +59,16 @@ class _Doc:
 
 
 Prepared = tuple[str, np.ndarray, dict[tuple[str, str], frozenset[str]]]
-#: :data:`Prepared` plus the MinHash signature and the LSH band keys (empty below ``min_shingles``).
-PreparedFull = tuple[str, np.ndarray, dict[tuple[str, str], frozenset[str]], np.ndarray, list[int]]
+#: :data:`Prepared` plus the encoded MinHash signature (:meth:`MinHasher.encode`) and
+#: the LSH band keys (empty below ``min_shingles``).
+PreparedFull = tuple[str, np.ndarray, dict[tuple[str, str], frozenset[str]], bytes, list[int]]
 
 
 def prepare(hasher: MinHasher, text: str) -> Prepared:
     """Content hash, shingles and number contexts of a body (picklable)."""
     norm = normalize_for_matching(text)
-    return content_hash(norm), hasher.shingles(norm, normalized=True), number_contexts(norm)
+    words = norm.split(" ")
+    return content_hash(norm), hasher.shingles(norm, normalized=True, words=words), number_contexts(norm, words)
 
 
 def prepare_many(hasher: MinHasher, texts: list[str]) -> list[PreparedFull]:
@@ -78,7 +80,10 @@ def prepare_many(hasher: MinHasher, texts: list[str]) -> list[PreparedFull]:
     base = [prepare(hasher, t) for t in texts]
     sigs = hasher.signatures([b[1] for b in base])
     least = hasher.config.min_shingles
-    return [(h, sh, num, sig, hasher.band_keys(sig) if sh.size >= least else []) for (h, sh, num), sig in zip(base, sigs)]
+    return [
+        (h, sh, num, hasher.encode(sig), hasher.band_keys(sig) if sh.size >= least else [])
+        for (h, sh, num), sig in zip(base, sigs)
+    ]
 
 
 def cluster_id_for(url: str) -> str:
@@ -155,34 +160,37 @@ class DedupPipeline:
         return self.process_batch([item])[0]
 
     # -- the work ---------------------------------------------------------------
-    def process_batch(self, items: list[Any], prepared: list[PreparedFull] | None = None) -> list[Any]:
+    def process_batch(
+        self, items: list[Any], prepared: list[PreparedFull] | None = None,
+        headlines: list[list[HeadlinePrep]] | None = None,
+    ) -> list[Any]:
         """Cluster *items* (in order) and commit their index rows; returns *items*.
 
         Args:
+            items: Scrapy items, or plain dicts (the importer's; used as they are).
             prepared: :func:`prepare_many` of the items' texts, when computed
                 elsewhere (the importer's worker processes) with this configuration.
+            headlines: :func:`crawler.headlines.prepare_headlines` of the items,
+                likewise (computed here when None).
         """
-        ads = [ItemAdapter(it) for it in items]
+        ads = [it if type(it) is dict else ItemAdapter(it) for it in items]
         if prepared is None:
             prepared = prepare_many(self.hasher, [a.get("text") or "" for a in ads])
-        hashes = [p[0] for p in prepared]
-        shingles = [p[1] for p in prepared]
-        numbers = [p[2] for p in prepared]
-        sigs = [p[3] for p in prepared]
+        urls = [a["url"] for a in ads]
         keys = [p[4] for p in prepared]
         with self.db.session() as s:
-            by_url = store.docs_by_url(s, [a["url"] for a in ads])
-            by_hash = store.docs_by_hash(s, hashes)
+            by_url = store.docs_by_url(s, urls)
+            by_hash = store.docs_by_hash(s, [p[0] for p in prepared])
             by_band = store.band_candidates(s, [k for ks in keys for k in ks])
-            texts = self._candidate_texts(s, ads, keys, by_band)
-            head_rows = self.headlines.resolve(s, ads) if self.headlines else None
+            texts = self._candidate_texts(s, urls, keys, by_band)
+            head_rows = self.headlines.resolve(s, ads, headlines) if self.headlines else None
         docs, bands, now = [], [], utcnow()
-        for ad, h, sh, num, sig, ks in zip(ads, hashes, shingles, numbers, sigs, keys):
-            self._assign(ad, _Doc(ad["url"], "", h, sh, num, ks), by_url, by_hash, by_band, texts)
-            ad["content_hash"], ad["signature"] = h, self.hasher.encode(sig)
-            doc = store.doc_key(ad["url"])
-            docs.append({"doc": doc, "url": ad["url"], "content_hash": h, "cluster_id": ad["cluster_id"], "created_at": now})
-            bands.extend((k, doc) for k in ks)
+        for ad, url, (h, sh, num, sig, ks) in zip(ads, urls, prepared):
+            cid = self._assign(ad, _Doc(url, "", h, sh, num, ks), by_url, by_hash, by_band, texts)
+            ad["content_hash"], ad["signature"] = h, sig
+            doc = store.doc_key(url)
+            docs.append({"doc": doc, "url": url, "content_hash": h, "cluster_id": cid, "created_at": now})
+            bands.extend([(k, doc) for k in ks])
         with self.db.begin() as s:
             store.write_docs(s, docs, bands)
             if head_rows is not None:
@@ -194,11 +202,15 @@ class DedupPipeline:
         return prepare(self.hasher, text)
 
     def _candidate_texts(
-        self, s: Any, ads: list[ItemAdapter], keys: list[list[int]], by_band: dict[int, set[str]]
+        self, s: Any, batch_urls: list[str], keys: list[list[int]], by_band: dict[int, set[str]]
     ) -> dict[str, tuple[np.ndarray, dict, str]]:
         """Shingles and cluster of the stored candidates of the batch (dangling ones absent)."""
-        urls = {u for ks in keys for k in ks for u in by_band.get(k, ())} - set(self._pending)
-        urls -= {a["url"] for a in ads}
+        if not by_band:
+            return {}
+        urls = {u for ks in keys for k in ks if k in by_band for u in by_band[k]} - self._pending.keys()
+        urls.difference_update(batch_urls)
+        if not urls:
+            return {}
         found = store.stored_texts(s, sorted(urls))
         out = {}
         for u, (text, _pub, cid) in found.items():
@@ -206,7 +218,8 @@ class DedupPipeline:
             out[u] = (sh, num, cid or cluster_id_for(u))
         return out
 
-    def _assign(self, ad: ItemAdapter, doc: _Doc, by_url: dict, by_hash: dict, by_band: dict, texts: dict) -> None:
+    def _assign(self, ad: Any, doc: _Doc, by_url: dict, by_hash: dict, by_band: dict, texts: dict) -> str:
+        """Set the item's cluster and duplicate fields; returns its cluster id."""
         url = doc.url
         ad["dup_of_url"] = ad["dup_method"] = ad["dup_score"] = None
         known = self._pending.get(url)
@@ -226,6 +239,7 @@ class DedupPipeline:
             cid = cluster_id_for(url)
         ad["cluster_id"] = doc.cluster_id = cid
         self._remember(doc)
+        return cid
 
     def _exact(self, url: str, h: str, by_hash: dict[str, tuple[str, str]]) -> tuple[str, str] | None:
         other = self._by_hash.get(h)
@@ -236,9 +250,12 @@ class DedupPipeline:
     def _near(self, doc: _Doc, by_band: dict, texts: dict) -> tuple[str, str, float] | None:
         """The best verified candidate: (url, cluster id, Jaccard), or None."""
         cands: set[str] = set()
+        mine = self._by_band
         for k in doc.keys:
-            cands.update(by_band.get(k, ()))
-            cands.update(self._by_band.get(k, ()))
+            if k in by_band:
+                cands |= by_band[k]
+            if k in mine:
+                cands |= mine[k]
         cands.discard(doc.url)
         self.stats.inc_value("dedup/candidates", len(cands))
         best: tuple[str, str, float] | None = None
