@@ -92,7 +92,8 @@ DEDUP_HEADLINE_THRESHOLD = 0.6
 DEDUP_HEADLINE_MAX_WORD_DIFF = 2
 
 # --- Import (crawler/importer.py) ----------------------------------------------
-IMPORT_BATCH_SIZE = 500
+IMPORT_BATCH_SIZE = 1000  # records per dedup + write transaction
+IMPORT_CHUNK_SIZE = 250  # lines per worker task
 IMPORT_WORKERS = min(4, os.cpu_count() or 1)  # 0: clean in-process
 
 # --- Storage (pipelines/store.py, crawler/storage.py) ------------------------
