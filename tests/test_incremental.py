@@ -116,8 +116,10 @@ def test_recheck_window_refetches_old_pages(tmp_path: Path) -> None:
         sources = site.sources(server.base_url)
         assert run_crawl(sources, url).returncode == 0
         db = Database.open(url)
-        with db.begin() as s:  # pretend the articles were fetched two days ago
-            s.execute(Article.__table__.update().values(fetched_at=datetime.now(UTC) - timedelta(days=2)))
+        with db.begin() as s:  # pretend the articles were fetched (and seen) two days ago
+            two_days_ago = datetime.now(UTC) - timedelta(days=2)
+            s.execute(Article.__table__.update().values(fetched_at=two_days_ago))
+            s.execute(UrlState.__table__.update().where(UrlState.kind == "article").values(fetched_at=two_days_ago))
         db.close()
         site.add(1)  # the indexes change, so their links are seen again
         server.reset_requests()
