@@ -121,7 +121,8 @@ def run(
     ext = Extraction(
         is_article=True, title=title, text=text, paragraphs=paragraphs, published_at=published,
         date_source=source, authors=authors or list(dict.fromkeys(res.authors)), tags=tags,
-        attribution=attribution, related_headlines=_dedupe(rel, "headline"), read_also=_dedupe(read_also, "title"),
+        attribution=attribution, related_headlines=related.dedupe_links(rel, "headline"),
+        read_also=related.dedupe_links(read_also, "title"),
         canonical_url=pm.canonical, lang=pm.lang, page_type=page_type, boilerplate_removed=removed,
         block_hashes=hashes,
     )
@@ -161,14 +162,3 @@ def _mostly_teasers(paragraphs: list[str]) -> bool:
         return False
     prose = sum(len(p) for p in paragraphs if not _TEASER_END.search(p) and not _DATE_ONLY.match(p))
     return prose < MIN_TEXT_CHARS or (teasers >= 2 and teasers >= 0.4 * len(paragraphs))
-
-
-def _dedupe(items: list[dict], key: str) -> list[dict]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for item in items:
-        k = (item[key], item["url"])
-        if k not in seen:
-            seen.add(k)
-            out.append(item)
-    return out

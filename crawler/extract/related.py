@@ -57,10 +57,11 @@ def harvest(sections: Iterable[Section], base: str | None) -> tuple[list[dict], 
                 rest = rules.SECTION_LABELS["tags"].sub("", sec.label, count=1)
                 found = [t for t in (clean_text(x) for x in _TAG_SPLIT.split(rest)) if 0 < len(t) <= 60]
             tags += found
-    return _dedupe(related, "headline"), _dedupe(read_also, "title"), list(dict.fromkeys(tags))
+    return dedupe_links(related, "headline"), dedupe_links(read_also, "title"), list(dict.fromkeys(tags))
 
 
-def _dedupe(items: list[dict], key: str) -> list[dict]:
+def dedupe_links(items: list[dict], key: str) -> list[dict]:
+    """*items* without repeats of the same (text, url), first occurrence kept."""
     seen: set[tuple[str, str]] = set()
     out = []
     for item in items:
