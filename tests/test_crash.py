@@ -10,7 +10,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from crawler.demo.server import SiteServer
-from crawler.storage import Article, CrawlRun, Database
+from crawler.storage import Article, CrawlRun
+from tests.support.db import query
 from tests.support.incsite import REPO, IncSite, article_paths, crawl_cmd, crawl_env, run_crawl
 from tests.support.pg import db_url  # noqa: F401 - fixture
 
@@ -20,25 +21,13 @@ SLOW = ("-s", "DOWNLOAD_DELAY=0.12", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "
 
 def _stored(url: str) -> list[str]:
     try:
-        db = Database.open(url)
-    except Exception:  # noqa: BLE001 - not created yet
+        return [u for (u,) in query(url, select(Article.url))]
+    except Exception:  # noqa: BLE001 - polled before the crawl created the database
         return []
-    try:
-        with db.session() as s:
-            return list(s.scalars(select(Article.url)))
-    except Exception:  # noqa: BLE001
-        return []
-    finally:
-        db.close()
 
 
 def _runs(url: str) -> list[tuple[str, str | None]]:
-    db = Database.open(url)
-    try:
-        with db.session() as s:
-            return [tuple(r) for r in s.execute(select(CrawlRun.status, CrawlRun.finish_reason).order_by(CrawlRun.id)).all()]
-    finally:
-        db.close()
+    return query(url, select(CrawlRun.status, CrawlRun.finish_reason).order_by(CrawlRun.id))
 
 
 def _start_and_wait(sources: Path, url: str, at_least: int) -> subprocess.Popen[str]:

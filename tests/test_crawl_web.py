@@ -22,7 +22,7 @@ from crawler.storage import Article, Database
 from crawler.text import normalize_for_matching
 from crawler.urls import canonical_url
 from tests.support.fixture_web import build_fixture_web, fixture_sources_yaml
-from tests.support.pg import drop_pg_database, fresh_pg_database
+from tests.support.pg import pg_database
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8",
@@ -62,11 +62,8 @@ def web_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db')}/web.db"
         return
-    url, name = fresh_pg_database()
-    try:
+    with pg_database() as url:
         yield url
-    finally:
-        drop_pg_database(name)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from crawler.demo.server import SiteServer
 from crawler.dupefilter import BoundedDupeFilter
 from crawler.incremental import decide, parse_lastmod
 from crawler.storage import Article, Database, UrlState
+from tests.support.db import query
 from tests.support.incsite import IncSite, article_paths, run_crawl
 from tests.support.pg import db_url  # noqa: F401 - fixture
 
@@ -57,13 +58,8 @@ def test_bounded_dupefilter_stays_bounded() -> None:
 
 # -- crawls ---------------------------------------------------------------------------------
 def _count(url: str) -> tuple[int, int]:
-    db = Database.open(url)
-    try:
-        with db.session() as s:
-            return (s.scalar(select(func.count(Article.id))) or 0,
-                    s.scalar(select(func.count(func.distinct(Article.url)))) or 0)
-    finally:
-        db.close()
+    ((total, distinct),) = query(url, select(func.count(Article.id), func.count(func.distinct(Article.url))))
+    return total, distinct
 
 
 def test_rerun_fetches_only_new_articles(tmp_path: Path, db_url: str) -> None:  # noqa: F811

@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from crawler.demo.server import SiteServer
 from crawler.lock import CrawlLock, LockHeld
-from crawler.storage import CrawlRun, Database
+from crawler.storage import CrawlRun
+from tests.support.db import query
 from tests.support.incsite import REPO, IncSite, crawl_cmd, crawl_env, run_crawl
 from tests.support.pg import db_url  # noqa: F401 - fixture
 
@@ -57,12 +58,7 @@ def test_lock_of_a_killed_process_is_taken_over(db_url: str) -> None:  # noqa: F
 
 
 def _runs(url: str) -> list[tuple[int, str]]:
-    db = Database.open(url)
-    try:
-        with db.session() as s:
-            return [tuple(r) for r in s.execute(select(CrawlRun.id, CrawlRun.status).order_by(CrawlRun.id)).all()]
-    finally:
-        db.close()
+    return query(url, select(CrawlRun.id, CrawlRun.status).order_by(CrawlRun.id))
 
 
 def test_two_crawls_at_once_second_exits_75(tmp_path: Path, db_url: str) -> None:  # noqa: F811

@@ -11,23 +11,33 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from crawler.storage import Database
-from tests.support.pg import drop_pg_database, fresh_pg_database
+from tests.support.pg import pg_database
 
-__all__ = ["db", "postgres_db", "sqlite_db"]
+__all__ = ["db", "postgres_db", "query", "sqlite_db"]
 
 
 def _pg_database() -> Iterator[Database]:
-    url, name = fresh_pg_database()
+    with pg_database() as url:
+        database = Database.open(url)
+        try:
+            yield database
+        finally:
+            database.close()
+
+
+def query(url: str, statement: Any) -> list[tuple[Any, ...]]:
+    """The rows of *statement* on the database at *url*, opened and closed for this call."""
     database = Database.open(url)
     try:
-        yield database
+        with database.session() as s:
+            return [tuple(row) for row in s.execute(statement).all()]
     finally:
         database.close()
-        drop_pg_database(name)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ in which case they fail.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -57,14 +58,21 @@ def drop_pg_database(name: str) -> None:
     engine.dispose()
 
 
+@contextlib.contextmanager
+def pg_database() -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database, dropped on exit (skips or fails without a server)."""
+    url, name = fresh_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(name)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database URL: SQLite file, then PostgreSQL."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'news.db'}"
         return
-    url, name = fresh_pg_database()
-    try:
+    with pg_database() as url:
         yield url
-    finally:
-        drop_pg_database(name)
