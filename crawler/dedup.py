@@ -8,7 +8,9 @@ The pipeline (``pipelines/dedup.py``) only adapts the two small classes here:
   every signature and in the ``dedup_config`` table, so a change of
   configuration is detected instead of silently mixing incomparable sketches.
 * :class:`MinHasher` -- turns texts into shingle sets (numpy arrays of 32-bit
-  hashes of the :func:`crawler.text.normalize_for_matching` form) and computes
+  hashes of the :func:`crawler.text.normalize_for_matching` form; words are
+  hashed from their code points in bulk by :func:`word_hashes`, with no Python
+  string per word) and computes
   MinHash signatures for many documents at once with numpy. The values are
   exactly those of ``datasketch.MinHash`` (scheme ``affine32``) fed with the
   same shingle hashes (see :meth:`MinHasher.to_minhash` and the tests), but
@@ -24,18 +26,17 @@ import struct
 import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from itertools import compress
 from typing import Any
 
 import numpy as np
 import xxhash
 from datasketch import LeanMinHash, MinHash
 
-from crawler.text import normalize_for_matching
+from crawler.text import is_digit_table, matching_codepoints
 
 __all__ = [
     "DedupConfig", "MinHasher", "SignatureMismatch", "content_hash", "jaccard", "number_conflicts",
-    "number_contexts", "to_signed64",
+    "number_contexts", "to_signed64", "word_hashes", "word_spans",
 ]
 
 _U32 = np.uint32
@@ -114,7 +115,7 @@ class DedupConfig:
     def fingerprint(self) -> str:
         """Everything that makes two signatures (and band keys) comparable."""
         return (
-            f"minhash-v1;affine32;xxh32;norm=text.normalize_for_matching;"
+            f"minhash-v2;affine32;xxh32;words=poly64;norm=text.normalize_for_matching;"
             f"{self.shingle}{self.shingle_size};perm={self.num_perm};seed={self.seed};"
             f"lsh={self.bands}x{self.rows}"
         )
@@ -156,22 +157,59 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return inter / (a.size + b.size - inter)
 
 
-def number_contexts(normalized: str, words: list[str] | None = None) -> dict[tuple[str, str], frozenset[str]]:
+def word_spans(codepoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of the words of a matching-form text given as code points (single spaces)."""
+    spaces = np.flatnonzero(codepoints == 0x20)
+    starts = np.empty(spaces.size + 1, dtype=np.intp)
+    ends = np.empty(spaces.size + 1, dtype=np.intp)
+    starts[0], starts[1:] = 0, spaces + 1
+    ends[:-1], ends[-1] = spaces, codepoints.size
+    return starts, ends
+
+
+def number_contexts(
+    normalized: str, codepoints: np.ndarray | None = None, spans: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[tuple[str, str], frozenset[str]]:
     """Numbers of a matching-form text keyed by their (previous, next) words.
 
     Two copies of one story give the same number in the same context; an
     update of a story ("... إلى 50 قتيلا" -> "... إلى 60 قتيلا") does not.
+    A number is a word whose characters are all digits (``str.isdigit``).
 
     Args:
-        words: ``normalized.split(" ")`` when the caller has it already.
+        codepoints, spans: :func:`crawler.text.matching_codepoints` and
+            :func:`word_spans` of *normalized*, when the caller has them.
     """
-    if words is None:
+    if not normalized:
+        return {}
+    if codepoints is None:
+        codepoints = np.frombuffer(normalized.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if codepoints.dtype != np.uint16 and int(codepoints.max()) >= 0x10000:  # beyond the digit table
         words = normalized.split(" ")
+        lengths = np.fromiter(map(len, words), dtype=np.intp, count=len(words))
+        ends = np.cumsum(lengths + 1) - 1
+        starts = ends - lengths
+        found = np.array([i for i, w in enumerate(words) if w.isdigit()], dtype=np.intp)
+    else:
+        digit = is_digit_table().take(codepoints)
+        if not digit.any():
+            return {}
+        starts, ends = spans if spans is not None else word_spans(codepoints)
+        count = np.zeros(codepoints.size + 1, dtype=np.int32)
+        np.cumsum(digit, out=count[1:])
+        found = np.flatnonzero(count[ends] - count[starts] == ends - starts)  # words are never empty
+    if not found.size:
+        return {}
+    last = starts.size - 1
+    before, after = np.maximum(found - 1, 0), np.minimum(found + 1, last)
     out: dict[tuple[str, str], set[str]] = {}
-    last = len(words) - 1
-    for i in compress(range(len(words)), map(str.isdigit, words)):  # the digit words, found at C speed
-        key = (words[i - 1] if i else "", words[i + 1] if i < last else "")
-        out.setdefault(key, set()).add(words[i])
+    text = normalized
+    for i, s0, e0, s1, e1, s2, e2 in zip(
+        found.tolist(), starts[before].tolist(), ends[before].tolist(), starts[found].tolist(),
+        ends[found].tolist(), starts[after].tolist(), ends[after].tolist(),
+    ):
+        key = (text[s0:e0] if i else "", text[s2:e2] if i < last else "")
+        out.setdefault(key, set()).add(text[s1:e1])
     return {k: frozenset(v) for k, v in out.items()}
 
 
@@ -180,6 +218,38 @@ def number_conflicts(a: dict[tuple[str, str], frozenset[str]], b: dict[tuple[str
     if len(a) > len(b):
         a, b = b, a
     return sum(1 for k, v in a.items() if k in b and not (v & b[k]))
+
+
+_WORD_BASE = 0x9E3779B97F4A7C15 | 1  # odd: invertible modulo 2**64
+_WORD_POWERS: list[np.ndarray] = []  # [B**i, B**-i] for i < the longest text seen, modulo 2**64
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    if not _WORD_POWERS or _WORD_POWERS[0].size < n:
+        size = max(n, 4096, 2 * (_WORD_POWERS[0].size if _WORD_POWERS else 0))
+        out = []
+        for base in (_WORD_BASE, pow(_WORD_BASE, -1, 1 << 64)):
+            p = np.full(size, base, dtype=np.uint64)
+            p[0] = 1
+            out.append(np.cumprod(p, dtype=np.uint64))  # wraps modulo 2**64, as intended
+        _WORD_POWERS[:] = out
+    return _WORD_POWERS[0], _WORD_POWERS[1]
+
+
+def word_hashes(codepoints: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """64-bit hashes of words given as code-point spans: one per word, from its characters alone.
+
+    A polynomial hash of the word's code points modulo 2**64, from prefix sums
+    (so all words of a text are hashed in a few numpy operations, with no
+    Python string per word), finished with a 64-bit mixer. Equal words give
+    equal hashes wherever they stand.
+    """
+    n = codepoints.size
+    power, inverse = _powers(n)
+    prefix = np.zeros(n + 1, dtype=np.uint64)
+    np.cumsum(codepoints.astype(np.uint64) * power[:n], out=prefix[1:])
+    raw = (prefix[ends] - prefix[starts]) * inverse[starts]  # sum of cp[s + k] * B**k
+    return _fmix(raw + (ends - starts).astype(np.uint64), _FMIX64)
 
 
 def ngram_hashes(base: np.ndarray, n: int) -> np.ndarray:
@@ -210,30 +280,30 @@ class MinHasher:
         perms = MinHash(num_perm=config.num_perm, seed=config.seed, hashfunc=int).permutations
         self._a = np.asarray(perms[0], dtype=_U32)[:, None]
         self._b = np.asarray(perms[1], dtype=_U32)[:, None]
-        self._word_cache: dict[str, bytes] = {}
 
     # -- shingles -----------------------------------------------------------
-    def shingles(self, text: str, *, normalized: bool = False, words: list[str] | None = None) -> np.ndarray:
+    def shingles(
+        self, text: str, *, normalized: bool = False, codepoints: np.ndarray | None = None,
+        spans: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """Sorted unique uint32 shingle hashes of *text* (matching form).
 
         Args:
-            words: ``text.split(" ")`` of a *normalized* text, when the caller has it already.
+            normalized: *text* is already in the matching form.
+            codepoints, spans: :func:`crawler.text.matching_codepoints` and
+                :func:`word_spans` of the matching form, when the caller has them.
         """
-        norm = text if normalized else normalize_for_matching(text)
-        if not norm:
+        if codepoints is None:
+            if normalized:
+                codepoints = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+            else:
+                codepoints = matching_codepoints(text)[1]
+        if codepoints.size == 0:
             return np.empty(0, dtype=_U32)
         if self.config.shingle == "char":
-            base = np.frombuffer(norm.encode("utf-32-le"), dtype=_U32).astype(np.uint64)
+            base = codepoints.astype(np.uint64)
         else:
-            cache = self._word_cache
-            if len(cache) > 500_000:
-                cache.clear()
-            if words is None:
-                words = norm.split(" ")
-            for w in set(words).difference(cache):  # the new words (found at C speed), hashed once
-                cache[w] = xxhash.xxh64_digest(w.encode("utf-8"))  # 8 bytes, big-endian
-            # One bytes join of the cached digests: no Python int per word.
-            base = np.frombuffer(b"".join(map(cache.__getitem__, words)), dtype=">u8").astype(np.uint64)
+            base = word_hashes(codepoints, *(spans if spans is not None else word_spans(codepoints)))
         return ngram_hashes(base, self.config.shingle_size)
 
     # -- signatures ---------------------------------------------------------

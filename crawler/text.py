@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import numpy as np
 
@@ -27,6 +28,7 @@ __all__ = [
     "clean_text",
     "clean_paragraphs",
     "is_arabic",
+    "matching_codepoints",
     "normalize_for_matching",
     "to_western_digits",
     "word_tokens",
@@ -154,6 +156,77 @@ def normalize_for_matching(text: str) -> str:
         for old, new in _DIGIT_PAIRS:
             text = text.replace(old, new)
     return " ".join(_NON_WORD_NON_SPACE.sub(" ", text.lower()).split())
+
+
+# The matching form as a per-character table. Every step of normalize_for_matching
+# after NFKC (diacritics, folds, digits, lower-casing, punctuation to spaces) maps
+# one character to at most one character, so one lookup table over the Basic
+# Multilingual Plane gives the same string, at numpy speed, without a Python str
+# per word. Characters whose mapping needs context (final sigma) or yields two
+# characters (dotted capital I) are marked and sent to the exact path. The marks
+# are the two noncharacters U+FFFE/U+FFFF, which themselves map to a space.
+_CONTEXT, _DROP = 0xFFFE, 0xFFFF
+
+
+@lru_cache(maxsize=1)
+def _matching_table() -> tuple[np.ndarray, np.ndarray]:
+    """(code point -> matching code point, _DROP or _CONTEXT; code point -> str.isdigit), BMP only."""
+    table = np.empty(0x10000, dtype=np.uint16)
+    digit = np.zeros(0x10000, dtype=bool)
+    folds = dict(_LETTER_FOLD)
+    for cp in range(0x10000):
+        ch = chr(cp)
+        digit[cp] = ch.isdigit()
+        if _INVISIBLE.match(ch) or _DIACRITICS.match(ch):
+            table[cp] = _DROP
+            continue
+        out = folds.get(cp, ch)
+        if out is None:  # tatweel
+            table[cp] = _DROP
+            continue
+        low = out.translate(_DIGITS).lower()
+        if len(low) != 1 or cp == 0x03A3:
+            table[cp] = _CONTEXT
+        elif low.isspace() or _NON_WORD_NON_SPACE.match(low):
+            table[cp] = 0x20
+        else:
+            table[cp] = ord(low)
+    return table, digit
+
+
+def matching_codepoints(text: str) -> tuple[str, np.ndarray]:
+    """:func:`normalize_for_matching` of *text* and its code points (single spaces).
+
+    The same string as :func:`normalize_for_matching` (checked on the corpus
+    and on random text in the tests), computed with :func:`_matching_table`;
+    text with invisible marks, characters outside the BMP or context-dependent
+    case goes through :func:`normalize_for_matching` itself. The code points
+    are a uint16 array on the fast path, uint32 otherwise.
+    """
+    if text and not _INVISIBLE.search(text):
+        if not unicodedata.is_normalized("NFKC", text):
+            text = unicodedata.normalize("NFKC", text)
+        raw = text.encode("utf-16-le", "surrogatepass")
+        if len(raw) == 2 * len(text):  # no surrogate pairs: every character is in the BMP
+            mapped = _matching_table()[0].take(np.frombuffer(raw, dtype=np.uint16))
+            odd = mapped >= _CONTEXT
+            if not odd.any() or not (mapped == _CONTEXT).any():
+                if odd.any():
+                    mapped = mapped[~odd]
+                word = mapped != 0x20
+                keep = word.copy()  # a space survives only after a non-space: runs become one
+                keep[1:] |= word[:-1]
+                out = mapped[keep]
+                if out.size and out[-1] == 0x20:
+                    out = out[:-1]
+                return out.tobytes().decode("utf-16-le"), out
+    norm = normalize_for_matching(text)
+    return norm, np.frombuffer(norm.encode("utf-32-le"), dtype=np.uint32)
+
+
+def is_digit_table() -> np.ndarray:
+    """Boolean ``str.isdigit`` of every BMP code point (for :func:`crawler.dedup.number_contexts`)."""
+    return _matching_table()[1]
 
 
 def word_tokens(text: str) -> list[str]:

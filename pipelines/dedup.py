@@ -32,10 +32,12 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
 from crawler import dedup_store as store
-from crawler.dedup import DedupConfig, MinHasher, content_hash, jaccard, number_conflicts, number_contexts
+from crawler.dedup import (
+    DedupConfig, MinHasher, content_hash, jaccard, number_conflicts, number_contexts, word_spans,
+)
 from crawler.headlines import HeadlineClusterer, HeadlineConfig, HeadlinePrep
 from crawler.storage import database_from_crawler, utcnow
-from crawler.text import normalize_for_matching
+from crawler.text import matching_codepoints
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -66,9 +68,12 @@ PreparedFull = tuple[str, np.ndarray, dict[tuple[str, str], frozenset[str]], byt
 
 def prepare(hasher: MinHasher, text: str) -> Prepared:
     """Content hash, shingles and number contexts of a body (picklable)."""
-    norm = normalize_for_matching(text)
-    words = norm.split(" ")
-    return content_hash(norm), hasher.shingles(norm, normalized=True, words=words), number_contexts(norm, words)
+    norm, cps = matching_codepoints(text)
+    spans = word_spans(cps)
+    return (
+        content_hash(norm), hasher.shingles(norm, codepoints=cps, spans=spans),
+        number_contexts(norm, cps, spans),
+    )
 
 
 def prepare_many(hasher: MinHasher, texts: list[str]) -> list[PreparedFull]:

@@ -11,9 +11,12 @@ from scrapy.settings import Settings
 from sqlalchemy import func, select
 
 from crawler.counters import CounterStats
-from crawler.dedup import DedupConfig, MinHasher, SignatureMismatch, jaccard
+from crawler.dedup import (
+    DedupConfig, MinHasher, SignatureMismatch, jaccard, number_contexts, word_hashes, word_spans,
+)
 from crawler.dedup_store import DedupBand, DedupConfigMismatch, DedupDoc
 from crawler.items import ArticleItem
+from crawler.text import matching_codepoints
 from pipelines.dedup import DedupPipeline
 from pipelines.store import StorePipeline
 from tests.support.db import db, sqlite_db  # noqa: F401
@@ -80,6 +83,41 @@ def test_normalisation_makes_copies_identical() -> None:
     plain = hasher.shingles("\n".join(PARA))
     styled = hasher.shingles("\n".join(p.replace("المستشفى", "المستشفـــى").replace("أ", "ا") for p in PARA))
     assert jaccard(plain, styled) == 1.0
+
+
+def test_word_hashes_depend_on_the_word_alone() -> None:
+    norm, cps = matching_codepoints("قال الوزير إن الوزير قال 12 و 21 ab ba")
+    starts, ends = word_spans(cps)
+    words = norm.split(" ")
+    assert [norm[s:e] for s, e in zip(starts.tolist(), ends.tolist())] == words
+    hashes = word_hashes(cps, starts, ends).tolist()
+    by_word: dict[str, set[int]] = {}
+    for w, h in zip(words, hashes):
+        by_word.setdefault(w, set()).add(h)
+    assert all(len(v) == 1 for v in by_word.values())  # the same word, wherever it stands
+    assert len({next(iter(v)) for v in by_word.values()}) == len(by_word)  # different words differ
+    # The uint16 fast path and the uint32 form of the same text give the same shingles.
+    hasher = MinHasher(DedupConfig())
+    wide = np.frombuffer(norm.encode("utf-32-le"), dtype=np.uint32)
+    assert np.array_equal(hasher.shingles(norm, codepoints=cps), hasher.shingles(norm, codepoints=wide))
+    assert np.array_equal(hasher.shingles(norm, normalized=True), hasher.shingles(norm))
+
+
+@pytest.mark.parametrize(
+    "norm", ["", "12", "a 1 2 b", "قتل 50 شخصا و 3 جرحى في 2025", "x 𝟏𝟐 y 5 z", "سعر ١٢٣ ريالا"],
+)
+def test_number_contexts_match_the_word_definition(norm: str) -> None:
+    words = norm.split(" ")
+    expected: dict = {}
+    for i, w in enumerate(words):
+        if w.isdigit():
+            key = (words[i - 1] if i else "", words[i + 1] if i < len(words) - 1 else "")
+            expected.setdefault(key, set()).add(w)
+    expected = {k: frozenset(v) for k, v in expected.items()}
+    assert number_contexts(norm) == expected
+    n2, cps = matching_codepoints(norm)
+    if n2 == norm:
+        assert number_contexts(norm, cps, word_spans(cps)) == expected
 
 
 def test_exact_near_and_different(db) -> None:  # noqa: F811

@@ -1,8 +1,15 @@
 """Arabic normalisation: one table per level (crawler/text.py)."""
 
+import json
+import random
+from itertools import islice
+
 import pytest
 
-from crawler.text import arabic_ratio, clean_paragraphs, clean_text, is_arabic, normalize_for_matching, word_tokens
+from crawler.text import (
+    arabic_ratio, clean_paragraphs, clean_text, is_arabic, matching_codepoints, normalize_for_matching, word_tokens,
+)
+from tests.dedup_eval.evalset import CORPUS
 
 
 @pytest.mark.parametrize(
@@ -65,3 +72,36 @@ def test_arabic_ratio() -> None:
     assert arabic_ratio("مرحبا") == 1.0
     assert is_arabic("مرحبا بكم في الموقع hello")
     assert not is_arabic("Breaking news from the region مرحبا")
+
+
+# -- the table-driven matching form ---------------------------------------------
+MATCHING_EDGE_CASES = [
+    "", " ", "  \n\t ", "كتــاب", "مُحَمَّد", "٢٠٢٥ و۲۰", "إلى أين؟", "ﻻ ﷲ \ufefb",
+    "كلمة\u200cأخرى", "مر\u200fحبا", "ΣΑΣ σας", "İstanbul", "x 𝟏𝟐 y", "emoji 😀 here", "ab\ud800cd",
+    "snake_case and CamelCase", "a\x00b\x1fc", "«اقتباس» — (قوسان) [مربع]", "ℌ ﬁ ½ ²",
+]
+
+
+@pytest.mark.parametrize("raw", MATCHING_EDGE_CASES)
+def test_matching_codepoints_gives_normalize_for_matching(raw: str) -> None:
+    norm, cps = matching_codepoints(raw)
+    assert norm == normalize_for_matching(raw)
+    assert "".join(map(chr, cps.tolist())) == norm
+
+
+def test_matching_codepoints_on_random_text() -> None:
+    """Every BMP block the table covers, mixed with spaces, marks and invisible characters."""
+    rnd = random.Random(7)
+    pool = [chr(c) for c in range(0x20, 0x3400)] + list(" \n\t\u200c\u200f\u0640\u064b\u0651\u0660\u06f5") * 40
+    for _ in range(20_000):
+        raw = "".join(rnd.choice(pool) for _ in range(rnd.randint(0, 14)))
+        assert matching_codepoints(raw)[0] == normalize_for_matching(raw), repr(raw)
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason=f"{CORPUS} is absent")
+def test_matching_codepoints_on_the_corpus() -> None:
+    with CORPUS.open(encoding="utf-8") as fh:
+        for line in islice(fh, 2000):
+            rec = json.loads(line)
+            for raw in (rec["title"], "\n".join(rec["paragraphs"])):
+                assert matching_codepoints(raw)[0] == normalize_for_matching(raw)

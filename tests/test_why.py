@@ -55,7 +55,7 @@ def test_why_explains_exact_and_near_merges(merged) -> None:
     text = explain(merged, B, A)
     assert "the same cluster" in text and "by exact" in text and "score 1.0000" in text
     assert "verified Jaccard" in text and "1.0000" in text and "identical" in text
-    assert "configuration: minhash-v1" in text and "index built with" in text
+    assert "configuration: minhash-v2" in text and "index built with" in text
     near = explain(merged, C, A)
     assert "by minhash" in near and "estimated Jaccard" in near
     score = float(near.split("verified Jaccard")[1].split(": ")[1].split()[0])
