@@ -245,15 +245,18 @@ def export(fmt: str, out: Path, db: str | None, what: str, all_copies: bool, sin
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--site", default=None, metavar="NAME", help="Source name for records that carry none.")
 @db_option
-def import_(file: Path, site: str | None, db: str | None) -> None:
+@click.option("-s", "settings_pairs", multiple=True, metavar="NAME=VALUE",
+              help="A setting, e.g. -s IMPORT_WORKERS=0 (as for crawl).")
+def import_(file: Path, site: str | None, db: str | None, settings_pairs: tuple[str, ...]) -> None:
     """Clean, de-duplicate and store an existing corpus (JSON lines)."""
     from crawler.importer import import_jsonl
     from crawler.runner import project_settings
 
     if not file.is_file():
         fail(f"{file}: cannot read: no such file")
+    overrides = parse_overrides(settings_pairs)
     database = open_db(db)
-    settings = project_settings()
+    settings = project_settings(overrides)
     try:
         check_dedup_settings(settings, database)
         counts = import_jsonl(file, database, site=site, settings=settings, progress=sys.stderr.isatty())

@@ -115,7 +115,10 @@ class DedupConfig:
     def fingerprint(self) -> str:
         """Everything that makes two signatures (and band keys) comparable."""
         return (
-            f"minhash-v2;affine32;xxh32;words=poly64;norm=text.normalize_for_matching;"
+            # v2: word shingles from polynomial word hashes (word_hashes); v1 hashed
+            # each word with xxh64. Character shingles are unchanged since v1.
+            f"{'minhash-v2' if self.shingle == 'word' else 'minhash-v1'};affine32;xxh32;"
+            f"{'words=poly64;' if self.shingle == 'word' else ''}norm=text.normalize_for_matching;"
             f"{self.shingle}{self.shingle_size};perm={self.num_perm};seed={self.seed};"
             f"lsh={self.bands}x{self.rows}"
         )

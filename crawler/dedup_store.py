@@ -24,9 +24,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
 import xxhash
 from sqlalchemy import BigInteger, DateTime, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -312,16 +314,26 @@ def stored_texts(s: Session, urls: Sequence[str]) -> dict[str, tuple[str, str | 
     return out
 
 
-def write_docs(s: Session, docs: Sequence[dict[str, Any]], bands: Sequence[tuple[int, int]]) -> None:
-    """Write index rows (idempotent): ``dedup_docs`` upserted, ``dedup_bands`` (key, doc) pairs inserted."""
+def write_docs(s: Session, docs: Sequence[dict[str, Any]], band_keys: Sequence[Sequence[int]]) -> None:
+    """Write index rows (idempotent): ``dedup_docs`` upserted, ``dedup_bands`` (key, doc) pairs inserted.
+
+    Args:
+        band_keys: the LSH band keys of each of *docs*, in the same order.
+    """
     _insert(s, DedupDoc, docs, ["doc"], ["url", "content_hash", "cluster_id"])
-    if not bands:
+    counts = [len(ks) for ks in band_keys]
+    if not sum(counts):
         return
-    bands = sorted(bands)  # (key, doc): the primary key order, one lock order for every writer
+    # (key, doc) pairs in primary-key order (one lock order for every writer), sorted
+    # by numpy: tens of thousands of pairs per import batch.
+    keys = np.fromiter(chain.from_iterable(band_keys), dtype=np.int64, count=sum(counts))
+    owners = np.repeat(np.array([d["doc"] for d in docs], dtype=np.int64), counts)
+    order = np.lexsort((owners, keys))
+    pairs = list(zip(keys[order].tolist(), owners[order].tolist()))
     if s.get_bind().dialect.name in ("sqlite", "postgresql"):
-        _insert_tuples(s, DedupBand.__tablename__, ["key", "doc"], bands, ["key", "doc"])
+        _insert_tuples(s, DedupBand.__tablename__, ["key", "doc"], pairs, ["key", "doc"])
     else:
-        insert_ignore(s, DedupBand, [{"key": k, "doc": d} for k, d in bands], ["key", "doc"])
+        insert_ignore(s, DedupBand, [{"key": k, "doc": d} for k, d in pairs], ["key", "doc"])
 
 
 # -- headlines --------------------------------------------------------------

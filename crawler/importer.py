@@ -111,6 +111,11 @@ def _init_worker(settings: Any, config: DedupConfig, headline_config: HeadlineCo
 
 def _init_pool_worker(settings: Any, config: DedupConfig, headline_config: HeadlineConfig | None) -> None:
     gc.enable()  # forked while the importing process had switched automatic collection off
+    # De-duplication and storage run in one process, one batch after another: that
+    # serial stage sets the pace. Workers yield the CPU to it rather than share it.
+    nice = settings.getint("IMPORT_WORKER_NICE", 10)
+    if nice > 0 and hasattr(os, "nice"):
+        os.nice(nice)
     _init_worker(settings, config, headline_config)
 
 
@@ -181,7 +186,8 @@ def import_jsonl(
 
     Settings: ``IMPORT_BATCH_SIZE`` (records per de-duplication and write
     batch, default 1000), ``IMPORT_CHUNK_SIZE`` (lines per worker task,
-    default 250), ``IMPORT_WORKERS``.
+    default 250), ``IMPORT_WORKERS``, ``IMPORT_WORKER_NICE`` (how much lower
+    the workers' CPU priority is than the importing process's, default 10).
     """
     from pipelines.dedup import DedupPipeline
     from pipelines.store import StorePipeline

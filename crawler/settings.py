@@ -95,6 +95,7 @@ DEDUP_HEADLINE_MAX_WORD_DIFF = 2
 IMPORT_BATCH_SIZE = 1000  # records per dedup + write transaction
 IMPORT_CHUNK_SIZE = 250  # lines per worker task
 IMPORT_WORKERS = min(4, os.cpu_count() or 1)  # 0: clean in-process
+IMPORT_WORKER_NICE = 10  # workers yield the CPU to the serial dedup + storage stage
 
 # --- Storage (pipelines/store.py, crawler/storage.py) ------------------------
 # The database URL: --db, else the DATABASE_URL environment variable, else

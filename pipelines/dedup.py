@@ -189,15 +189,14 @@ class DedupPipeline:
             by_band = store.band_candidates(s, [k for ks in keys for k in ks])
             texts = self._candidate_texts(s, urls, keys, by_band)
             head_rows = self.headlines.resolve(s, ads, headlines) if self.headlines else None
-        docs, bands, now = [], [], utcnow()
+        docs, now = [], utcnow()
         for ad, url, (h, sh, num, sig, ks) in zip(ads, urls, prepared):
             cid = self._assign(ad, _Doc(url, "", h, sh, num, ks), by_url, by_hash, by_band, texts)
             ad["content_hash"], ad["signature"] = h, sig
             doc = store.doc_key(url)
             docs.append({"doc": doc, "url": url, "content_hash": h, "cluster_id": cid, "created_at": now})
-            bands.extend([(k, doc) for k in ks])
         with self.db.begin() as s:
-            store.write_docs(s, docs, bands)
+            store.write_docs(s, docs, keys)
             if head_rows is not None:
                 self.headlines.write(s, head_rows)
         return items

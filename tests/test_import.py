@@ -66,3 +66,28 @@ def test_record_line_rules_answer_as_the_extractor_does() -> None:
                 lines += json.loads(line).get("paragraphs") or []
     for line in lines:
         assert record_line_is_boilerplate(line) == is_boilerplate_line(line), line
+
+
+def test_import_command_takes_settings(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from crawler.cli import main
+
+    src, url = _write(tmp_path / "in.jsonl"), f"sqlite:///{tmp_path / 'cli.db'}"
+    result = CliRunner().invoke(main, ["import", str(src), "--db", url, "-s", "IMPORT_WORKERS=0"])
+    assert result.exit_code == 0, result.output
+    assert "stored: 3" in result.output and "bad_lines: 2" in result.output
+    bad = CliRunner().invoke(main, ["import", str(src), "--db", url, "-s", "IMPORT_WORKERS"])
+    assert bad.exit_code == 2 and "-s expects NAME=VALUE" in bad.output
+
+
+def test_workers_yield_the_cpu_to_the_importing_process() -> None:
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from crawler.dedup import DedupConfig
+    from crawler.importer import _init_pool_worker
+
+    settings = Settings({"IMPORT_WORKER_NICE": 5})
+    with ProcessPoolExecutor(1, initializer=_init_pool_worker, initargs=(settings, DedupConfig(), None)) as pool:
+        assert pool.submit(os.nice, 0).result() == min(19, os.nice(0) + 5)
