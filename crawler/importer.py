@@ -110,7 +110,11 @@ def _init_worker(settings: Any, config: DedupConfig, headline_config: HeadlineCo
 
 
 def _init_pool_worker(settings: Any, config: DedupConfig, headline_config: HeadlineConfig | None) -> None:
-    gc.enable()  # forked while the importing process had switched automatic collection off
+    # Forked while the importing process had switched automatic collection off. What
+    # the fork inherited is frozen first: the collector never scans (and so never
+    # copies) the parent's objects, whatever the size of the importing process.
+    gc.freeze()
+    gc.enable()
     # De-duplication and storage run in one process, one batch after another: that
     # serial stage sets the pace. Workers yield the CPU to it rather than share it.
     nice = settings.getint("IMPORT_WORKER_NICE", 10)
