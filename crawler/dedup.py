@@ -115,10 +115,10 @@ class DedupConfig:
     def fingerprint(self) -> str:
         """Everything that makes two signatures (and band keys) comparable."""
         return (
-            # v2: word shingles from polynomial word hashes (word_hashes); v1 hashed
-            # each word with xxh64. Character shingles are unchanged since v1.
-            f"{'minhash-v2' if self.shingle == 'word' else 'minhash-v1'};affine32;xxh32;"
-            f"{'words=poly64;' if self.shingle == 'word' else ''}norm=text.normalize_for_matching;"
+            # v2: word shingles from polynomial word hashes (word_hashes) and band keys
+            # mixed with numpy (band_keys_many); v1 hashed each word and band with xxh64.
+            f"minhash-v2;affine32;xxh32;bandkeys=fmix64;{'words=poly64;' if self.shingle == 'word' else ''}"
+            f"norm=text.normalize_for_matching;"
             f"{self.shingle}{self.shingle_size};perm={self.num_perm};seed={self.seed};"
             f"lsh={self.bands}x{self.rows}"
         )
@@ -347,13 +347,21 @@ class MinHasher:
     # -- LSH ------------------------------------------------------------------
     def band_keys(self, signature: np.ndarray) -> list[int]:
         """One signed 64-bit key per band: equal keys make two documents candidates."""
-        r = self.config.rows
-        raw = np.ascontiguousarray(signature[: self.config.bands * r], dtype="<u4").tobytes()
-        step = 4 * r
-        return [
-            to_signed64(xxhash.xxh64_intdigest(raw[i * step : (i + 1) * step], seed=i))
-            for i in range(self.config.bands)
-        ]
+        return self.band_keys_many(signature[None, :])[0].tolist()
+
+    def band_keys_many(self, signatures: np.ndarray) -> np.ndarray:
+        """:meth:`band_keys` of an (n, num_perm) array of signatures: an (n, bands) int64 array.
+
+        A band's key is a 64-bit hash of its rows' values and of its number (so
+        equal values in different bands never collide), computed for all
+        bands of all documents in a few numpy operations.
+        """
+        bands, rows = self.config.bands, self.config.rows
+        values = np.asarray(signatures, dtype=_U32)[:, : bands * rows].reshape(-1, bands, rows).astype(np.uint64)
+        h = np.broadcast_to(np.arange(1, bands + 1, dtype=np.uint64) * _MIX_MUL, values.shape[:2]).copy()
+        for r in range(rows):
+            h = _fmix(h ^ values[:, :, r], _FMIX64) * _MIX_MUL
+        return _fmix(h, _FMIX64).view(np.int64)
 
     # -- storage --------------------------------------------------------------
     def encode(self, signature: np.ndarray) -> bytes:

@@ -213,8 +213,8 @@ def prepare_headlines(hasher: MinHasher | None, pages: list[Any]) -> list[list[H
         out.append(page)  # type: ignore[arg-type]
     if hasher is not None and found:
         sigs = hasher.signatures([hasher.shingles(f" {key} ", normalized=True) for _h, key in found])
-        for (h, _key), sig in zip(found, sigs):
-            h[8] = hasher.band_keys(sig)
+        for (h, _key), ks in zip(found, hasher.band_keys_many(sigs).tolist()):
+            h[8] = ks
     return [[tuple(h) for h in page] for page in out]  # type: ignore[misc]
 
 
@@ -298,7 +298,7 @@ class HeadlineClusterer:
         todo = [k for k in kids if new[k][8] is None]  # band keys not computed by a worker
         if todo:
             sigs = self.hasher.signatures([self.hasher.shingles(f" {new[k][1]} ", normalized=True) for k in todo])
-            new.update({k: (*new[k][:8], self.hasher.band_keys(sig)) for k, sig in zip(todo, sigs)})
+            new.update({k: (*new[k][:8], ks) for k, ks in zip(todo, self.hasher.band_keys_many(sigs).tolist())})
         keys = [new[k][8] for k in kids]
         by_band = store.headline_band_candidates(s, [k for ks in keys for k in ks])
         info = store.variants_by_id(s, sorted({v for members in by_band.values() for v in members})) if by_band else {}

@@ -84,10 +84,11 @@ def prepare_many(hasher: MinHasher, texts: list[str]) -> list[PreparedFull]:
     """
     base = [prepare(hasher, t) for t in texts]
     sigs = hasher.signatures([b[1] for b in base])
+    keys = hasher.band_keys_many(sigs).tolist()
     least = hasher.config.min_shingles
     return [
-        (h, sh, num, hasher.encode(sig), hasher.band_keys(sig) if sh.size >= least else [])
-        for (h, sh, num), sig in zip(base, sigs)
+        (h, sh, num, hasher.encode(sig), ks if sh.size >= least else [])
+        for (h, sh, num), sig, ks in zip(base, sigs, keys)
     ]
 
 

@@ -103,6 +103,19 @@ def test_word_hashes_depend_on_the_word_alone() -> None:
     assert np.array_equal(hasher.shingles(norm, normalized=True), hasher.shingles(norm))
 
 
+def test_band_keys_are_equal_exactly_when_a_band_is() -> None:
+    hasher = MinHasher(DedupConfig(num_perm=16, bands=4, rows=4))
+    sig = np.arange(16, dtype=np.uint32)
+    other = sig.copy()
+    other[5] = 99  # band 1 differs
+    same_values = np.tile(sig[:4], 4)  # band 0's values in every band
+    keys = hasher.band_keys_many(np.stack([sig, other, same_values]))
+    assert keys.dtype == np.int64 and keys.shape == (3, 4)
+    assert keys[0].tolist() == hasher.band_keys(sig)
+    assert [a == b for a, b in zip(keys[0], keys[1])] == [True, False, True, True]
+    assert len(set(keys[2].tolist())) == 4  # equal values in different bands: different keys
+
+
 @pytest.mark.parametrize(
     "norm", ["", "12", "a 1 2 b", "قتل 50 شخصا و 3 جرحى في 2025", "x 𝟏𝟐 y 5 z", "سعر ١٢٣ ريالا"],
 )
