@@ -362,6 +362,38 @@ def why(url_a: str, url_b: str, db: str | None) -> None:
 
 
 @main.command()
+@db_option
+@click.option("-s", "settings_pairs", multiple=True, metavar="NAME=VALUE",
+              help="A DEDUP_* setting to rebuild the index with (as for crawl).")
+def reindex(db: str | None, settings_pairs: tuple[str, ...]) -> None:
+    """Rebuild the de-duplication indexes from the stored articles with the current DEDUP_* settings.
+
+    Needed after a change of those settings (or of a release's hashing): a
+    crawl refuses to mix signatures of two configurations. Clusters are kept.
+    Exit codes: 0 done, 2 bad usage, 75 a crawl holds this database's lock.
+    """
+    from crawler.lock import EXIT_LOCKED, LockHeld, crawl_lock
+    from crawler.reindex import reindex as do_reindex
+    from crawler.runner import project_settings
+
+    overrides = parse_overrides(settings_pairs)
+    settings = project_settings(overrides)
+    url = database_url(db)
+    database = open_db(db)
+    try:
+        with crawl_lock(url):
+            counts = do_reindex(database, settings)
+    except LockHeld as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_LOCKED)
+    except (StorageError, ValueError) as exc:
+        fail(str(exc))
+    finally:
+        database.close()
+    click.echo(f"reindexed {counts['articles']} articles and {counts['headlines']} headline spellings")
+
+
+@main.command()
 @click.argument("url")
 @db_option
 def unmerge(url: str, db: str | None) -> None:

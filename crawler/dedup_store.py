@@ -39,6 +39,8 @@ from crawler.storage import Article, MergeRecord, Base, Database, StorageError, 
 logger = logging.getLogger(__name__)
 
 _CHUNK = 500  # bound parameters per IN (...) query
+#: Prefix of an index's fingerprint while ``crawler.reindex`` rebuilds it.
+REBUILDING = "rebuilding;"
 
 
 class DedupConfigMismatch(StorageError):
@@ -133,10 +135,15 @@ def check_config(db: Database, name: str, fingerprint: str, *, adopt: bool = Fal
             s.add(DedupConfigRow(name=name, fingerprint=fingerprint, created_at=utcnow()))
             return
         if row.fingerprint != fingerprint:
+            if row.fingerprint.startswith(REBUILDING):
+                raise DedupConfigMismatch(
+                    f"dedup index {name!r} is being rebuilt (or a rebuild was interrupted); "
+                    "run `python -m crawler reindex` to finish it"
+                )
             if not adopt:
                 raise DedupConfigMismatch(
                     f"dedup index {name!r} was built with {row.fingerprint!r}, settings give {fingerprint!r}; "
-                    "restore the DEDUP_* settings or rebuild the index (crawler.dedup_store.reset_index)"
+                    "restore the DEDUP_* settings, or rebuild the index with them: `python -m crawler reindex`"
                 )
             row.fingerprint, row.created_at = fingerprint, utcnow()
 
