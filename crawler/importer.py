@@ -36,6 +36,7 @@ from crawler.dedup import DedupConfig, MinHasher
 from crawler.headlines import HeadlineConfig, prepare_headlines
 from crawler.items import ArticleItem
 from crawler.storage import Database
+from crawler.text import load_tables
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +213,7 @@ def import_jsonl(
     dedup.open_spider()
     store.open_spider()
     bar = click.progressbar(length=path.stat().st_size, file=sys.stderr, label="import") if progress else None
+    load_tables()  # built once here and shared by the forked workers, not once in each
     pool = (
         ProcessPoolExecutor(workers, initializer=_init_pool_worker, initargs=(settings, config, head_config))
         if workers > 0 else None
@@ -254,7 +256,9 @@ def import_jsonl(
                     logger.warning("%s:%d: bad line (%s)", path, lineno, reason)
             good.extend(p for _, reason, p in prepared if not reason)
             stats.inc_value("import/read", len(prepared))
-            if len(good) >= batch:
+            # The first batch goes as soon as one chunk is ready: the serial stage
+            # starts while the workers are still filling the next batches.
+            if len(good) >= (batch if batches else chunk):
                 run_batch()
             if bar is not None:
                 bar.update(done - bar.pos)

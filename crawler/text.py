@@ -28,6 +28,7 @@ __all__ = [
     "clean_text",
     "clean_paragraphs",
     "is_arabic",
+    "load_tables",
     "matching_codepoints",
     "normalize_for_matching",
     "to_western_digits",
@@ -222,6 +223,14 @@ def matching_codepoints(text: str) -> tuple[str, np.ndarray]:
                 return out.tobytes().decode("utf-16-le"), out
     norm = normalize_for_matching(text)
     return norm, np.frombuffer(norm.encode("utf-32-le"), dtype=np.uint32)
+
+
+def load_tables() -> None:
+    """Build the lookup tables of :func:`matching_codepoints` now (about 50 ms, once per process).
+
+    Called before worker processes are forked, so that they share one copy.
+    """
+    _matching_table()
 
 
 def is_digit_table() -> np.ndarray:
