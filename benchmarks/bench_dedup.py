@@ -96,15 +96,34 @@ def import_rate(lines: list[str], tmp: Path, run: int = 0) -> tuple[float, dict]
     return rate, counts
 
 
-def side_by_side(texts: list[str], lines: list[str], tmp: Path, rounds: int = 2) -> tuple[list[float], list[float], dict]:
-    """Plain loop and import on the same articles, alternated *rounds* times (the machine is shared:
-    each path gets the same chance of a quiet moment); returns both rate lists and the import counts."""
+def side_by_side(n: int, tmp: Path, rounds: int) -> tuple[list[float], list[float], dict]:
+    """Plain loop and import on the same first *n* articles, alternated *rounds* times (the machine is
+    shared: each path gets the same chance of a quiet moment). Each run is a fresh Python process, as
+    ``python -m crawler import`` is, timed from its first article to its last (interpreter start-up
+    and imports excluded for both); returns both rate lists and the import counts."""
     plain, imp, counts = [], [], {}
     for r in range(rounds):
-        plain.append(plain_loop(texts))
-        rate, counts = import_rate(lines, tmp, r)
-        imp.append(rate)
+        for what, rates in (("plain", plain), ("import", imp)):
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", what, "--n", str(n), "--tmp", str(tmp / f"{what}{r}")],
+                capture_output=True, text=True, check=True,
+            )
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            rates.append(result["rate"])
+            counts = result.get("counts", counts)
     return plain, imp, counts
+
+
+def one_run(what: str, n: int, tmp: Path) -> None:
+    """The child of :func:`side_by_side`: one path, one JSON line on stdout."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    lines = evalset.CORPUS.read_text(encoding="utf-8").splitlines(keepends=True)[:n]
+    if what == "plain":
+        result = {"rate": plain_loop(["\n".join(json.loads(x)["paragraphs"]) for x in lines])}
+    else:
+        rate, counts = import_rate(lines, tmp)
+        result = {"rate": rate, "counts": counts}
+    print(json.dumps(result, ensure_ascii=False))
 
 
 def _import_setup() -> str:
@@ -260,7 +279,13 @@ def main() -> None:
     ap.add_argument("--startup-1m", dest="startup_1m", action="store_true",
                     help="the start-up measure over 1,000,000 stored articles (fills a ~2 GB SQLite file)")
     ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    ap.add_argument("--one", choices=("plain", "import"), help=argparse.SUPPRESS)  # one side_by_side run
+    ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--tmp", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.one:
+        one_run(args.one, args.n, args.tmp)
+        return
     if not evalset.available():
         sys.exit(f"{evalset.CORPUS} is absent")
     n_import = 1500 if args.quick else 6222
@@ -271,7 +296,8 @@ def main() -> None:
         tmp = Path(d)
         q = quality(tmp)
         st = stages(texts)
-        plains, rates, counts = side_by_side(texts, lines, tmp)
+        rounds = 3
+        plains, rates, counts = side_by_side(n_import, tmp, rounds)
         plain, rate = max(plains), max(rates)
         su = startup(n_start, tmp)
     cmd = "python benchmarks/bench_dedup.py" + (" --quick" if args.quick else "") + (" --startup-1m" if args.startup_1m else "")
@@ -283,8 +309,9 @@ def main() -> None:
         "### Quality (pairwise, labelled set)", "", *q, "",
         "### Speed per stage (one core)", "", *st, "",
         f"### Import vs plain datasketch (the same {n_import:,} articles, one run)", "",
-        "Both paths run twice, alternated (plain, import, plain, import); the table gives the best run of each "
-        "and the runs in brackets.", "",
+        f"Both paths run {rounds} times, alternated (plain, import, plain, import, ...), each run in a fresh Python "
+        "process (as `python -m crawler import` is) and timed from its first article to its last; the table "
+        "gives the best run of each and all runs in brackets.", "",
         "| path | articles/s |", "| --- | --- |",
         f"| plain datasketch loop: MinHash.update per word 3-gram (sha1), LSH query + insert, no cleaning, no storage "
         f"| {plain:,.0f} ({', '.join(f'{x:,.0f}' for x in plains)}) |",
