@@ -298,13 +298,13 @@ def band_candidates(s: Session, keys: Sequence[int]) -> dict[int, set[str]]:
     out: dict[int, set[str]] = {}
     rows = _driver_rows(
         s, "SELECT b.key, d.url FROM dedup_bands b JOIN dedup_docs d ON d.doc = b.doc WHERE b.key IN ({marks})",
-        sorted(set(keys)),
+        _sorted_unique_ints(keys),
     )
     if rows is not None:
         for key, url in rows:
             out.setdefault(key, set()).add(url)
         return out
-    for part in _chunks(sorted(set(keys))):
+    for part in _chunks(_sorted_unique_ints(keys)):
         q = select(DedupBand.key, DedupDoc.url).join(DedupDoc, DedupDoc.doc == DedupBand.doc).where(DedupBand.key.in_(part))
         for key, url in s.execute(q):
             out.setdefault(key, set()).add(url)
@@ -321,6 +321,27 @@ def stored_texts(s: Session, urls: Sequence[str]) -> dict[str, tuple[str, str | 
     return out
 
 
+def _sorted_unique_ints(values: Sequence[int]) -> list[int]:
+    """``sorted(set(values))`` of 64-bit ints, by numpy (tens of thousands of band keys per batch)."""
+    return np.unique(np.fromiter(values, dtype=np.int64, count=len(values))).tolist()
+
+
+def _key_ordered(firsts: np.ndarray, seconds: np.ndarray) -> list[tuple[int, int]]:
+    """(first, second) pairs in primary-key order: one lock order for every writer.
+
+    Sorted by numpy: an import batch writes tens of thousands of band rows.
+    """
+    order = np.lexsort((seconds, firsts))
+    return list(zip(firsts[order].tolist(), seconds[order].tolist()))
+
+
+def _insert_pairs(s: Session, model: type[Base], cols: list[str], pairs: list[tuple[int, int]]) -> None:
+    if s.get_bind().dialect.name in ("sqlite", "postgresql"):
+        _insert_tuples(s, model.__tablename__, cols, pairs, cols)
+    else:
+        insert_ignore(s, model, [dict(zip(cols, p)) for p in pairs], cols)
+
+
 def write_docs(s: Session, docs: Sequence[dict[str, Any]], band_keys: Sequence[Sequence[int]]) -> None:
     """Write index rows (idempotent): ``dedup_docs`` upserted, ``dedup_bands`` (key, doc) pairs inserted.
 
@@ -331,16 +352,9 @@ def write_docs(s: Session, docs: Sequence[dict[str, Any]], band_keys: Sequence[S
     counts = [len(ks) for ks in band_keys]
     if not sum(counts):
         return
-    # (key, doc) pairs in primary-key order (one lock order for every writer), sorted
-    # by numpy: tens of thousands of pairs per import batch.
     keys = np.fromiter(chain.from_iterable(band_keys), dtype=np.int64, count=sum(counts))
     owners = np.repeat(np.array([d["doc"] for d in docs], dtype=np.int64), counts)
-    order = np.lexsort((owners, keys))
-    pairs = list(zip(keys[order].tolist(), owners[order].tolist()))
-    if s.get_bind().dialect.name in ("sqlite", "postgresql"):
-        _insert_tuples(s, DedupBand.__tablename__, ["key", "doc"], pairs, ["key", "doc"])
-    else:
-        insert_ignore(s, DedupBand, [{"key": k, "doc": d} for k, d in pairs], ["key", "doc"])
+    _insert_pairs(s, DedupBand, ["key", "doc"], _key_ordered(keys, owners))
 
 
 # -- headlines --------------------------------------------------------------
@@ -382,12 +396,12 @@ def clusters_by_key(s: Session, key_ids: Sequence[int]) -> dict[int, str]:
 def headline_band_candidates(s: Session, keys: Sequence[int]) -> dict[int, set[int]]:
     """band key -> ids of the variants sharing it."""
     out: dict[int, set[int]] = {}
-    rows = _driver_rows(s, "SELECT key, variant FROM headline_bands WHERE key IN ({marks})", sorted(set(keys)))
+    rows = _driver_rows(s, "SELECT key, variant FROM headline_bands WHERE key IN ({marks})", _sorted_unique_ints(keys))
     if rows is not None:
         for key, vid in rows:
             out.setdefault(key, set()).add(vid)
         return out
-    for part in _chunks(sorted(set(keys))):
+    for part in _chunks(_sorted_unique_ints(keys)):
         for key, vid in s.execute(select(HeadlineBand.key, HeadlineBand.variant).where(HeadlineBand.key.in_(part))):
             out.setdefault(key, set()).add(vid)
     return out
@@ -396,7 +410,7 @@ def headline_band_candidates(s: Session, keys: Sequence[int]) -> dict[int, set[i
 def write_headlines(
     s: Session,
     variants: Sequence[dict[str, Any]],
-    bands: Sequence[dict[str, int]],
+    bands: Sequence[tuple[int, int]],
     occurrences: Sequence[dict[str, Any]],
     merges: Sequence[dict[str, Any]] = (),
 ) -> None:
@@ -404,5 +418,7 @@ def write_headlines(
     if merges:  # no unique key, nothing to lock: kept in the order the merges were made
         s.execute(MergeRecord.__table__.insert(), list(merges))
     _insert(s, HeadlineVariant, variants, ["variant"])
-    _insert(s, HeadlineBand, bands, ["key", "variant"])
+    if bands:
+        pairs = np.array(bands, dtype=np.int64).reshape(-1, 2)
+        _insert_pairs(s, HeadlineBand, ["key", "variant"], _key_ordered(pairs[:, 0], pairs[:, 1]))
     _insert(s, HeadlineOccurrence, occurrences, ["page_url", "kind", "pos"])

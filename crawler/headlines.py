@@ -166,7 +166,7 @@ class HeadlineRows:
     """Rows of one batch, written by :meth:`HeadlineClusterer.write`."""
 
     variants: list[dict[str, Any]] = field(default_factory=list)
-    bands: list[dict[str, int]] = field(default_factory=list)
+    bands: list[tuple[int, int]] = field(default_factory=list)  # (band key, variant id)
     occurrences: list[dict[str, Any]] = field(default_factory=list)
     merges: list[dict[str, Any]] = field(default_factory=list)
     new_clusters: int = 0
@@ -287,7 +287,7 @@ class HeadlineClusterer:
         rows.variants.append(
             {"variant": vid, "key_id": variant_id(key), "cluster_id": cid, "text": text, "key": key, "created_at": now}
         )
-        rows.bands.extend({"key": k, "variant": vid} for k in keys)
+        rows.bands.extend((k, vid) for k in keys)
 
     def _cluster_new(self, s: Session, new: dict[int, HeadlinePrep], rows: HeadlineRows, now: Any) -> dict[int, str]:
         """Cluster spellings whose keys are new: *new* maps key id -> its first spelling; returns key id -> cluster."""

@@ -43,7 +43,8 @@ logger = logging.getLogger(__name__)
 _SITE_KEYS = ("site", "source", "outlet", "publisher")
 _DATE_KEYS = ("published_at", "date_publish", "published", "date", "time")
 _FIELDS = ("authors", "tags", "attribution", "related_headlines")
-_FULL_GC_EVERY = 40  # batches between full garbage collections (see import_jsonl)
+_YOUNG_GC_EVERY = 4  # batches between collections of the young generations (see import_jsonl)
+_FULL_GC_EVERY = 40  # batches between full garbage collections
 
 
 class BadRecord(ValueError):
@@ -220,7 +221,7 @@ def import_jsonl(
     )
     # The cyclic GC, triggered by the many small objects of each batch, would scan the
     # whole heap (the thousands of pending docs) again and again: collect the young
-    # generations once per batch instead, and everything every _FULL_GC_EVERY batches.
+    # generations every few batches instead, and everything every _FULL_GC_EVERY.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     batches = 0
@@ -239,7 +240,10 @@ def import_jsonl(
             if len(store._pending) >= store.batch_size:
                 store.flush()
         batches += 1
-        gc.collect(2 if batches % _FULL_GC_EVERY == 0 else 1)
+        if batches % _FULL_GC_EVERY == 0:
+            gc.collect()
+        elif batches % _YOUNG_GC_EVERY == 0:
+            gc.collect(1)
 
     try:
         if pool is None:

@@ -114,8 +114,7 @@ def reindex(
         for rows in _batches(db, query, HeadlineVariant.variant):
             sigs = head_hasher.signatures([head_hasher.shingles(f" {key} ", normalized=True) for _v, key in rows])
             bands = [
-                {"key": k, "variant": vid}
-                for (vid, _key), keys in zip(rows, head_hasher.band_keys_many(sigs).tolist()) for k in keys
+                (k, vid) for (vid, _key), keys in zip(rows, head_hasher.band_keys_many(sigs).tolist()) for k in keys
             ]
             with db.begin() as s:
                 write_headlines(s, [], bands, [])

@@ -128,7 +128,7 @@ class DedupPipeline:
         self.adopt_config = adopt_config
         self._pending: OrderedDict[str, _Doc] = OrderedDict()
         self._by_hash: dict[str, str] = {}
-        self._by_band: dict[int, set[str]] = {}
+        self._by_band: dict[int, str | set[str]] = {}  # band key -> URL(s) of pending copies
         self.crawler: Crawler | None = None
 
     @classmethod
@@ -259,8 +259,12 @@ class DedupPipeline:
         for k in doc.keys:
             if k in by_band:
                 cands |= by_band[k]
-            if k in mine:
-                cands |= mine[k]
+            members = mine.get(k)
+            if members is not None:
+                if type(members) is str:
+                    cands.add(members)
+                else:
+                    cands |= members
         cands.discard(doc.url)
         self.stats.inc_value("dedup/candidates", len(cands))
         best: tuple[str, str, float] | None = None
@@ -288,17 +292,31 @@ class DedupPipeline:
             self._forget(old)
         self._pending[doc.url] = doc
         self._by_hash.setdefault(doc.content_hash, doc.url)
+        # band key -> the URL of the one copy holding it (nearly every key), or a set of
+        # URLs: no set per key and copy.
+        mine, url = self._by_band, doc.url
         for k in doc.keys:
-            self._by_band.setdefault(k, set()).add(doc.url)
+            members = mine.setdefault(k, url)
+            if members is not url and members != url:
+                if type(members) is str:
+                    mine[k] = {members, url}
+                else:
+                    members.add(url)
         while len(self._pending) > self.pending_max:
             self._forget(self._pending.popitem(last=False)[1])
 
     def _forget(self, doc: _Doc) -> None:
         if self._by_hash.get(doc.content_hash) == doc.url:
             del self._by_hash[doc.content_hash]
+        mine, url = self._by_band, doc.url
         for k in doc.keys:
-            members = self._by_band.get(k)
-            if members is not None:
-                members.discard(doc.url)
-                if not members:
-                    del self._by_band[k]
+            members = mine.get(k)
+            if members is None:
+                continue
+            if type(members) is str:
+                if members == url:
+                    del mine[k]
+            else:
+                members.discard(url)
+                if len(members) == 1:
+                    mine[k] = members.pop()
