@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import re._constants as sre_constants
-import re._parser as sre_parse
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -20,8 +18,8 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem, NotConfigured
 from sqlalchemy import select
 
-from crawler.extract import SiteTemplate, extract_article, rules
-from crawler.extract.boilerplate import compile_extra, label_kind
+from crawler.extract import SiteTemplate, extract_article
+from crawler.extract.boilerplate import compile_extra, is_boilerplate_line, label_kind
 from crawler.extract.metadata import attribution_of
 from crawler.storage import Database, SiteTemplateRow, database_from_crawler, upsert, utcnow
 from crawler.text import arabic_ratio, clean_text
@@ -38,44 +36,6 @@ logger = logging.getLogger(__name__)
 def _compiled_extra(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     """A source's extra boilerplate patterns, compiled once (not once per record)."""
     return tuple(compile_extra(patterns))
-
-
-@lru_cache(maxsize=1)
-def _line_rules() -> tuple[tuple[re.Pattern[str], ...], tuple[re.Pattern[str], ...]]:
-    """``rules.BOILERPLATE_LINES`` split into (anchored at the start, others).
-
-    A pattern whose every top-level branch begins with ``^`` (and no
-    MULTILINE flag) can only match at position 0, so ``match`` gives the
-    same answer as ``search`` without trying every position of a long line.
-    """
-    anchored, other = [], []
-    for pat in rules.BOILERPLATE_LINES:
-        (anchored if _starts_anchored(pat) else other).append(pat)
-    return tuple(anchored), tuple(other)
-
-
-def _starts_anchored(pat: re.Pattern[str]) -> bool:
-    if pat.flags & re.MULTILINE:
-        return False
-    try:
-        items = list(sre_parse.parse(pat.pattern, pat.flags))
-    except Exception:  # noqa: BLE001 - an unparsable pattern is simply searched
-        return False
-    if not items:
-        return False
-    if len(items) == 1 and items[0][0] is sre_constants.BRANCH:
-        branches = items[0][1][1]
-        return all(list(b) and list(b)[0] == (sre_constants.AT, sre_constants.AT_BEGINNING) for b in branches)
-    return items[0] == (sre_constants.AT, sre_constants.AT_BEGINNING)
-
-
-def record_line_is_boilerplate(line: str, extra: tuple[re.Pattern[str], ...] = ()) -> bool:
-    """:func:`crawler.extract.boilerplate.is_boilerplate_line`, the same answer, faster on long lines."""
-    if len(line) <= 400:
-        anchored, other = _line_rules()
-        if any(p.match(line) for p in anchored) or any(p.search(line) for p in other):
-            return True
-    return any(p.search(line) for p in extra)
 
 
 class CleanPipeline:
@@ -221,7 +181,7 @@ class CleanPipeline:
                 removed += len(lines) - i
                 break
             source = attribution_of(line)
-            if source or record_line_is_boilerplate(line, extra):
+            if source or is_boilerplate_line(line, extra):
                 attribution = attribution or source
                 removed += 1
                 continue

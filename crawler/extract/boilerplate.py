@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lxml import etree
 
 from crawler.extract import rules
+from crawler.extract.line_rules import LineRuleSet
 from crawler.extract.lines import Layout, Line
 
 _TOKEN_SPLIT = re.compile(r"[\s_\-]+")
@@ -41,9 +43,15 @@ def compile_extra(patterns: Sequence[str]) -> list[re.Pattern[str]]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _line_rules() -> LineRuleSet:
+    """``rules.BOILERPLATE_LINES`` as a :class:`LineRuleSet`, built once per process."""
+    return LineRuleSet(rules.BOILERPLATE_LINES)
+
+
 def is_boilerplate_line(text: str, extra: Iterable[re.Pattern[str]] = ()) -> bool:
     """True when the whole line is chrome (player fallback, source line, share prompt, ad label...)."""
-    if len(text) <= 400 and any(p.search(text) for p in rules.BOILERPLATE_LINES):
+    if len(text) <= 400 and _line_rules().matches(text):
         return True
     return any(p.search(text) for p in extra)
 
