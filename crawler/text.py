@@ -90,8 +90,6 @@ _EASTERN_DIGIT = re.compile("[\u0660-\u0669\u06f0-\u06f9]")
 # same words as substituting ``[\W_]+`` (checked on every code point), but whitespace
 # is left to str.split: a few matches per paragraph instead of one per word gap.
 _NON_WORD_NON_SPACE = re.compile(r"[^\w\s]|_")
-_ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3\u06fa-\u06ff]")
-_LATIN_OR_ARABIC_LETTER = re.compile("[A-Za-z\u00c0-\u024f\u0621-\u064a\u0671-\u06d3\u06fa-\u06ff]")
 
 
 def _fold_presentation(match: re.Match[str]) -> str:
@@ -243,19 +241,27 @@ def word_tokens(text: str) -> list[str]:
     return normalize_for_matching(text).split()
 
 
+@lru_cache(maxsize=1)
+def _letter_classes() -> np.ndarray:
+    """UTF-16 code unit -> 1 (Arabic letter), 2 (Latin letter), 0 (anything else)."""
+    table = np.zeros(0x10000, dtype=np.uint8)
+    for lo, hi in ((0x0621, 0x064A), (0x0671, 0x06D3), (0x06FA, 0x06FF)):  # Arabic letters
+        table[lo : hi + 1] = 1
+    for lo, hi in ((0x41, 0x5A), (0x61, 0x7A), (0xC0, 0x024F)):  # Latin letters (basic, Latin-1, extended)
+        table[lo : hi + 1] = 2
+    return table
+
+
 def arabic_ratio(text: str) -> float:
     """Share of Arabic letters among the Latin and Arabic letters of *text*."""
-    # Counted on the code points with numpy: the ranges of _ARABIC_LETTER and
-    # _LATIN_OR_ARABIC_LETTER, without building a list of matches.
-    cp = np.frombuffer((text or "").encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    arabic = np.count_nonzero(
-        ((cp >= 0x0621) & (cp <= 0x064A)) | ((cp >= 0x0671) & (cp <= 0x06D3)) | ((cp >= 0x06FA) & (cp <= 0x06FF))
-    )
-    folded = cp | 0x20  # A-Z -> a-z; no other code point lands in a-z
-    letters = arabic + np.count_nonzero(((folded >= 0x61) & (folded <= 0x7A)) | ((cp >= 0xC0) & (cp <= 0x024F)))
+    # Counted with a table over UTF-16 code units (the letters counted are all in the
+    # BMP; surrogates fall in class 0), without building a list of matches.
+    units = np.frombuffer((text or "").encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+    counts = np.bincount(_letter_classes().take(units), minlength=3)
+    letters = int(counts[1]) + int(counts[2])
     if not letters:
         return 0.0
-    return int(arabic) / int(letters)
+    return int(counts[1]) / letters
 
 
 def is_arabic(text: str, min_ratio: float = 0.5) -> bool:

@@ -2,6 +2,7 @@
 
 import json
 import random
+import re
 from itertools import islice
 
 import pytest
@@ -105,3 +106,13 @@ def test_matching_codepoints_on_the_corpus() -> None:
             rec = json.loads(line)
             for raw in (rec["title"], "\n".join(rec["paragraphs"])):
                 assert matching_codepoints(raw)[0] == normalize_for_matching(raw)
+
+
+def test_arabic_ratio_counts_the_letter_ranges() -> None:
+    arabic = re.compile("[\u0621-\u064a\u0671-\u06d3\u06fa-\u06ff]")
+    latin = re.compile("[A-Za-z\u00c0-\u024f]")
+    rnd = random.Random(5)
+    for _ in range(2000):
+        raw = "".join(chr(rnd.choice([rnd.randrange(0x20, 0x700), rnd.randrange(0x700, 0x11000)])) for _ in range(30))
+        a, b = len(arabic.findall(raw)), len(latin.findall(raw))
+        assert arabic_ratio(raw) == (a / (a + b) if a + b else 0.0), repr(raw)
