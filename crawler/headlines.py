@@ -212,7 +212,7 @@ def prepare_headlines(hasher: MinHasher | None, pages: list[Any]) -> list[list[H
                 found.append((page[-1], key))
         out.append(page)  # type: ignore[arg-type]
     if hasher is not None and found:
-        sigs = hasher.signatures([hasher.shingles(f" {key} ", normalized=True) for _h, key in found])
+        sigs = hasher.signatures(hasher.shingles_many([f" {key} " for _h, key in found]))
         for (h, _key), ks in zip(found, hasher.band_keys_many(sigs).tolist()):
             h[8] = ks
     return [[tuple(h) for h in page] for page in out]  # type: ignore[misc]
@@ -297,7 +297,7 @@ class HeadlineClusterer:
         kids = list(new)
         todo = [k for k in kids if new[k][8] is None]  # band keys not computed by a worker
         if todo:
-            sigs = self.hasher.signatures([self.hasher.shingles(f" {new[k][1]} ", normalized=True) for k in todo])
+            sigs = self.hasher.signatures(self.hasher.shingles_many([f" {new[k][1]} " for k in todo]))
             new.update({k: (*new[k][:8], ks) for k, ks in zip(todo, self.hasher.band_keys_many(sigs).tolist())})
         keys = [new[k][8] for k in kids]
         by_band = store.headline_band_candidates(s, [k for ks in keys for k in ks])

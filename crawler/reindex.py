@@ -112,7 +112,7 @@ def reindex(
             s.execute(delete(HeadlineBand))
         query = select(HeadlineVariant.variant, HeadlineVariant.key)
         for rows in _batches(db, query, HeadlineVariant.variant):
-            sigs = head_hasher.signatures([head_hasher.shingles(f" {key} ", normalized=True) for _v, key in rows])
+            sigs = head_hasher.signatures(head_hasher.shingles_many([f" {key} " for _v, key in rows]))
             bands = [
                 (k, vid) for (vid, _key), keys in zip(rows, head_hasher.band_keys_many(sigs).tolist()) for k in keys
             ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
 import numpy as np
@@ -101,6 +102,19 @@ def test_word_hashes_depend_on_the_word_alone() -> None:
     wide = np.frombuffer(norm.encode("utf-32-le"), dtype=np.uint32)
     assert np.array_equal(hasher.shingles(norm, codepoints=cps), hasher.shingles(norm, codepoints=wide))
     assert np.array_equal(hasher.shingles(norm, normalized=True), hasher.shingles(norm))
+
+
+@pytest.mark.parametrize("shingle", ["char", "word"])
+def test_shingles_many_equals_one_at_a_time(shingle: str) -> None:
+    hasher = MinHasher(DedupConfig(shingle=shingle, shingle_size=3))
+    rnd = random.Random(11)
+    words = ["عاجل", "الرئيس", "في", "موسكو", "12", "a", "ب"]
+    texts = ["", "ا", "اب", "ابت", " عاجل ", *(" ".join(rnd.choice(words) for _ in range(rnd.randint(1, 9)))
+                                                for _ in range(300))]
+    many = hasher.shingles_many(texts)
+    assert len(many) == len(texts)
+    for text, got in zip(texts, many):
+        assert np.array_equal(got, hasher.shingles(text, normalized=True)), repr(text)
 
 
 def test_band_keys_are_equal_exactly_when_a_band_is() -> None:
