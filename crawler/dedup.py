@@ -36,7 +36,8 @@ from crawler.text import is_digit_table, matching_codepoints
 
 __all__ = [
     "DedupConfig", "MinHasher", "SignatureMismatch", "content_hash", "jaccard", "number_conflicts",
-    "ngram_hashes", "ngram_hashes_many", "number_contexts", "to_signed64", "word_hashes", "word_spans",
+    "ngram_hashes", "ngram_hashes_many", "number_contexts", "story_numbers", "to_signed64", "word_hashes",
+    "word_spans",
 ]
 
 _U32 = np.uint32
@@ -214,6 +215,26 @@ def number_contexts(
         key = (text[s0:e0] if i else "", text[s2:e2] if i < last else "")
         out.setdefault(key, set()).add(text[s1:e1])
     return {k: frozenset(v) for k, v in out.items()}
+
+
+def story_numbers(
+    body: dict[tuple[str, str], frozenset[str]], title: str,
+) -> dict[tuple[str, str], frozenset[str]]:
+    """The number contexts of a body (:func:`number_contexts`) with those of its *title*.
+
+    An update of a story often changes the number in its headline ("... إلى 50
+    قتيلا" -> "... إلى 60 قتيلا") even where the changed sentence of the body
+    was rewritten; copies keep both.
+    """
+    if not title:
+        return body
+    heading = number_contexts(matching_codepoints(title)[0])
+    if not heading:
+        return body
+    out = dict(body)
+    for key, values in heading.items():
+        out[key] = out.get(key, frozenset()) | values
+    return out
 
 
 def number_conflicts(a: dict[tuple[str, str], frozenset[str]], b: dict[tuple[str, str], frozenset[str]]) -> int:

@@ -311,13 +311,13 @@ def band_candidates(s: Session, keys: Sequence[int]) -> dict[int, set[str]]:
     return out
 
 
-def stored_texts(s: Session, urls: Sequence[str]) -> dict[str, tuple[str, str | None, str | None]]:
-    """url -> (text, published_at, cluster_id) of stored articles; missing URLs dangle."""
+def stored_texts(s: Session, urls: Sequence[str]) -> dict[str, tuple[str, str, str | None]]:
+    """url -> (text, title, cluster_id) of stored articles; missing URLs dangle."""
     out = {}
     for part in _chunks(sorted(set(urls))):
-        q = select(Article.url, Article.text, Article.published_at, Article.cluster_id).where(Article.url.in_(part))
-        for url, text, pub, cid in s.execute(q):
-            out[url] = (text, pub, cid)
+        q = select(Article.url, Article.text, Article.title, Article.cluster_id).where(Article.url.in_(part))
+        for url, text, title, cid in s.execute(q):
+            out[url] = (text, title or "", cid)
     return out
 
 

@@ -158,7 +158,7 @@ def _prepare_chunk(lines: list[tuple[int, bytes]], site: str | None) -> tuple[li
         out.append((lineno, None, dict(vars(item))))  # a dataclass: its fields, shallow
     if kept:
         records = [out[i][2] for i in kept]
-        prepared = prepare_many(hasher, [r["text"] for r in records])
+        prepared = prepare_many(hasher, [r["text"] for r in records], [r["title"] for r in records])
         heads = prepare_headlines(head_hasher, records) if head_hasher is not None else [None] * len(records)
         for i, prep, head in zip(kept, prepared, heads):
             out[i] = (out[i][0], None, (out[i][2], prep, head))

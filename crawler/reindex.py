@@ -83,7 +83,7 @@ def reindex(
         s.execute(delete(DedupDoc))
     query = select(Article.id, Article.url, Article.text, Article.cluster_id)
     for rows in _batches(db, query, Article.id):
-        prepared = prepare_many(hasher, [text or "" for _id, _url, text, _cid in rows])
+        prepared = prepare_many(hasher, [text or "" for _id, _url, text, _cid in rows])  # numbers unused here
         now = utcnow()
         docs = [
             {"doc": doc_key(url), "url": url, "content_hash": prep[0], "cluster_id": cid or "", "created_at": now}

@@ -20,7 +20,9 @@ from typing import Any
 import xxhash
 from sqlalchemy import or_, select, update
 
-from crawler.dedup import DedupConfig, MinHasher, SignatureMismatch, jaccard, number_conflicts, number_contexts
+from crawler.dedup import (
+    DedupConfig, MinHasher, SignatureMismatch, jaccard, number_conflicts, number_contexts, story_numbers,
+)
 from crawler.dedup_store import DedupConfigRow, DedupDoc, doc_key
 from crawler.storage import Article, Database, MergeRecord, utcnow
 from crawler.text import normalize_for_matching
@@ -143,7 +145,9 @@ def explain(db: Database, url_a: str, url_b: str, config: DedupConfig | None = N
     )
     if norm_a == norm_b:
         lines.append("normalised bodies: identical (an exact-hash duplicate)")
-    conflicts = number_conflicts(number_contexts(norm_a), number_contexts(norm_b))
+    conflicts = number_conflicts(
+        story_numbers(number_contexts(norm_a), a.title or ""), story_numbers(number_contexts(norm_b), b.title or "")
+    )
     if conflicts:
         lines.append(f"numbers: {conflicts} shared context(s) with different numbers (an update of a story is not merged)")
     lines.append(f"configuration: {config.fingerprint}")

@@ -33,7 +33,7 @@ from scrapy.exceptions import NotConfigured
 
 from crawler import dedup_store as store
 from crawler.dedup import (
-    DedupConfig, MinHasher, content_hash, jaccard, number_conflicts, number_contexts, word_spans,
+    DedupConfig, MinHasher, content_hash, jaccard, number_conflicts, number_contexts, story_numbers, word_spans,
 )
 from crawler.headlines import HeadlineClusterer, HeadlineConfig, HeadlinePrep
 from crawler.storage import database_from_crawler, utcnow
@@ -66,23 +66,23 @@ Prepared = tuple[str, np.ndarray, dict[tuple[str, str], frozenset[str]]]
 PreparedFull = tuple[str, np.ndarray, dict[tuple[str, str], frozenset[str]], bytes, list[int]]
 
 
-def prepare(hasher: MinHasher, text: str) -> Prepared:
-    """Content hash, shingles and number contexts of a body (picklable)."""
+def prepare(hasher: MinHasher, text: str, title: str = "") -> Prepared:
+    """Content hash and shingles of a body, number contexts of body and title (picklable)."""
     norm, cps = matching_codepoints(text)
     spans = word_spans(cps)
     return (
         content_hash(norm), hasher.shingles(norm, codepoints=cps, spans=spans),
-        number_contexts(norm, cps, spans),
+        story_numbers(number_contexts(norm, cps, spans), title),
     )
 
 
-def prepare_many(hasher: MinHasher, texts: list[str]) -> list[PreparedFull]:
-    """:func:`prepare` of many bodies plus their signatures and band keys (picklable).
+def prepare_many(hasher: MinHasher, texts: list[str], titles: list[str] | None = None) -> list[PreparedFull]:
+    """:func:`prepare` of many bodies (and titles) plus their signatures and band keys (picklable).
 
     All the per-document CPU work of de-duplication: the importer runs it in
     worker processes, so that the main process only queries and writes.
     """
-    base = [prepare(hasher, t) for t in texts]
+    base = [prepare(hasher, t, title) for t, title in zip(texts, titles or [""] * len(texts))]
     sigs = hasher.signatures([b[1] for b in base])
     keys = hasher.band_keys_many(sigs).tolist()
     least = hasher.config.min_shingles
@@ -181,7 +181,7 @@ class DedupPipeline:
         """
         ads = [it if type(it) is dict else ItemAdapter(it) for it in items]
         if prepared is None:
-            prepared = prepare_many(self.hasher, [a.get("text") or "" for a in ads])
+            prepared = prepare_many(self.hasher, [a.get("text") or "" for a in ads], [a.get("title") or "" for a in ads])
         urls = [a["url"] for a in ads]
         keys = [p[4] for p in prepared]
         with self.db.session() as s:
@@ -202,9 +202,9 @@ class DedupPipeline:
                 self.headlines.write(s, head_rows)
         return items
 
-    def prepare(self, text: str) -> Prepared:
-        """Content hash, shingles and number contexts of a body."""
-        return prepare(self.hasher, text)
+    def prepare(self, text: str, title: str = "") -> Prepared:
+        """Content hash and shingles of a body, number contexts of body and title."""
+        return prepare(self.hasher, text, title)
 
     def _candidate_texts(
         self, s: Any, batch_urls: list[str], keys: list[list[int]], by_band: dict[int, set[str]]
@@ -218,8 +218,8 @@ class DedupPipeline:
             return {}
         found = store.stored_texts(s, sorted(urls))
         out = {}
-        for u, (text, _pub, cid) in found.items():
-            _h, sh, num = prepare(self.hasher, text)
+        for u, (text, title, cid) in found.items():
+            _h, sh, num = prepare(self.hasher, text, title)
             out[u] = (sh, num, cid or cluster_id_for(u))
         return out
 

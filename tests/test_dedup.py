@@ -181,6 +181,20 @@ def test_update_of_a_story_is_not_merged(sqlite_db) -> None:  # noqa: F811
     assert stats.get_value("dedup/rejected_numbers") == 1
 
 
+def test_update_with_a_new_number_in_its_headline_is_not_merged(db) -> None:  # noqa: F811
+    """The body's changed sentence was rewritten (no shared context), the headline's number changed."""
+    dedup, store, stats = pipes(db)
+    a = dedup.process_item(item("https://a.example/t", PARA, title="ارتفاع عدد المصابين إلى 12 شخصا في جدة"))
+    store.process_item(a)
+    store.close_spider()  # the first copy is stored: the second is matched through the database
+    dedup, _store, stats = pipes(db)
+    b = dedup.process_item(item("https://b.example/t", PARA[:4] + ["وأكد الدفاع المدني استمرار أعمال الإنقاذ"],
+                                title="ارتفاع عدد المصابين إلى 19 شخصا في جدة"))
+    assert a.cluster_id != b.cluster_id and stats.get_value("dedup/rejected_numbers") == 1
+    c = dedup.process_item(item("https://c.example/t", PARA[:4], title="عاجل | ارتفاع عدد المصابين إلى 12 شخصا في جدة"))
+    assert c.cluster_id == a.cluster_id  # a copy keeps the headline's number
+
+
 def test_config_change_is_detected(sqlite_db) -> None:  # noqa: F811
     pipes(sqlite_db)
     with pytest.raises(DedupConfigMismatch):

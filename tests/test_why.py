@@ -99,3 +99,13 @@ def test_cli_why_and_unmerge(sqlite_db) -> None:  # noqa: F811
     assert out.exit_code == 0 and "moved from cluster" in out.output
     out = runner.invoke(main, ["unmerge", "https://nowhere.example/", "--db", sqlite_db.url])
     assert out.exit_code == 2
+
+
+def test_why_names_the_number_that_kept_an_update_apart(sqlite_db) -> None:  # noqa: F811
+    crawl(sqlite_db, [
+        item("https://a.example/n", PARA, title="ارتفاع عدد المصابين إلى 12 شخصا"),
+        item("https://b.example/n", PARA[:4], title="ارتفاع عدد المصابين إلى 19 شخصا"),
+    ])
+    text = explain(sqlite_db, "https://a.example/n", "https://b.example/n")
+    assert "verdict: different clusters (not merged)" in text
+    assert "numbers: 1 shared context(s) with different numbers" in text
