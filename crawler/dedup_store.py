@@ -39,6 +39,7 @@ from crawler.storage import Article, MergeRecord, Base, Database, StorageError, 
 logger = logging.getLogger(__name__)
 
 _CHUNK = 500  # bound parameters per IN (...) query
+_PG_PAGE = 20_000  # rows per INSERT ... SELECT FROM unnest(...) on PostgreSQL
 #: Prefix of an index's fingerprint while ``crawler.reindex`` rebuilds it.
 REBUILDING = "rebuilding;"
 
@@ -194,10 +195,26 @@ def _insert_tuples(
     dialect = s.get_bind().dialect.name
     mark = "?" if dialect == "sqlite" else "%s"
     action = "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in update) if update else "DO NOTHING"
-    sql = (
-        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))}) "
-        f"ON CONFLICT ({', '.join(keys)}) {action}"
-    )
+    head = f"INSERT INTO {table} ({', '.join(cols)}) VALUES "
+    tail = f" ON CONFLICT ({', '.join(keys)}) {action}"
+    row_marks = f"({', '.join([mark] * len(cols))})"
+    if dialect == "postgresql":
+        # One statement per page of rows, each column sent as one array (unnest): the
+        # driver's executemany sends a statement per row, which costs more than the
+        # insert. One statement cannot update a row twice, so repeated keys keep their
+        # last row (what row-by-row upserts leave).
+        if update:
+            at = [list(cols).index(k) for k in keys]
+            rows = list({tuple(r[i] for i in at): r for r in rows}.values())
+        columns = Base.metadata.tables[table].c
+        dialect_impl = s.get_bind().dialect
+        arrays = ", ".join(f"%b::{columns[c].type.compile(dialect=dialect_impl)}[]" for c in cols)  # binary
+        sql = f"INSERT INTO {table} ({', '.join(cols)}) SELECT * FROM unnest({arrays}){tail}"
+        conn = s.connection()
+        for part in _chunks(rows, _PG_PAGE):
+            conn.exec_driver_sql(sql, tuple(list(col) for col in zip(*part)))
+        return
+    sql = head + row_marks + tail
     if dialect == "sqlite":  # only datetime columns need converting (checked on the first row)
         fix = [i for i, v in enumerate(rows[0]) if isinstance(v, datetime)]
         if fix:
@@ -283,12 +300,13 @@ def _driver_rows(s: Session, sql: str, values: Sequence[Any]) -> Iterable[Any] |
     dialect = s.get_bind().dialect.name
     if dialect not in ("sqlite", "postgresql"):
         return None
-    mark = "?" if dialect == "sqlite" else "%s"
     conn = s.connection()
+    if dialect == "postgresql":  # one array parameter: one short statement, parsed once
+        return conn.exec_driver_sql(sql.replace("IN ({marks})", "= ANY(%b)"), (list(values),)) if values else ()
 
     def rows() -> Iterable[Any]:
         for part in _chunks(values):
-            yield from conn.exec_driver_sql(sql.format(marks=", ".join([mark] * len(part))), tuple(part))
+            yield from conn.exec_driver_sql(sql.format(marks=", ".join(["?"] * len(part))), tuple(part))
 
     return rows()
 
