@@ -81,14 +81,14 @@ def plain_loop(texts: list[str]) -> float:
     return len(texts) / (time.perf_counter() - t)
 
 
-def import_rate(lines: list[str], tmp: Path, run: int = 0) -> tuple[float, dict]:
-    """``import`` end to end into a new SQLite database, with the project settings the CLI uses."""
+def import_rate(lines: list[str], tmp: Path, run: int = 0, url: str | None = None) -> tuple[float, dict]:
+    """``import`` end to end into a new SQLite database (or *url*), with the project settings the CLI uses."""
     from crawler.importer import import_jsonl
     from crawler.runner import project_settings
 
     src = tmp / "in.jsonl"
     src.write_text("".join(lines), encoding="utf-8")
-    db = Database.open(f"sqlite:///{tmp / f'import{run}.db'}")
+    db = Database.open(url or f"sqlite:///{tmp / f'import{run}.db'}")
     t = time.perf_counter()
     counts = import_jsonl(src, db, site=None, settings=project_settings())
     rate = len(lines) / (time.perf_counter() - t)
@@ -140,14 +140,36 @@ def short_articles(tmp: Path, n: int, rounds: int) -> list[str]:
     ]
 
 
-def one_run(what: str, n: int, tmp: Path, corpus: Path) -> None:
+def postgres_import(n: int, tmp: Path, rounds: int = 2) -> list[str]:
+    """``import`` of the same articles into a fresh local PostgreSQL database (when a server answers)."""
+    from tests.support.pg import drop_pg_database, fresh_pg_database
+
+    rates = []
+    for r in range(rounds):
+        try:
+            url, name = fresh_pg_database()
+        except BaseException as exc:  # noqa: BLE001 - pytest's skip: no server here
+            return [f"| `import` into PostgreSQL | not measured: {str(exc).splitlines()[0]} |"]
+        try:
+            out = subprocess.run(
+                [sys.executable, __file__, "--one", "import", "--n", str(n), "--tmp", str(tmp / f"pg{r}"), "--db", url],
+                capture_output=True, text=True, check=True,
+            )
+            rates.append(json.loads(out.stdout.strip().splitlines()[-1])["rate"])
+        finally:
+            drop_pg_database(name)
+    return [f"| for reference: `import` end to end into PostgreSQL (local server, same machine, same settings) "
+            f"| {max(rates):,.0f} ({', '.join(f'{x:,.0f}' for x in rates)}) |"]
+
+
+def one_run(what: str, n: int, tmp: Path, corpus: Path, url: str | None = None) -> None:
     """The child of :func:`side_by_side`: one path, one JSON line on stdout."""
     tmp.mkdir(parents=True, exist_ok=True)
     lines = corpus.read_text(encoding="utf-8").splitlines(keepends=True)[:n]
     if what == "plain":
         result = {"rate": plain_loop(["\n".join(json.loads(x)["paragraphs"]) for x in lines])}
     else:
-        rate, counts = import_rate(lines, tmp)
+        rate, counts = import_rate(lines, tmp, url=url)
         result = {"rate": rate, "counts": counts}
     print(json.dumps(result, ensure_ascii=False))
 
@@ -309,9 +331,10 @@ def main() -> None:
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--tmp", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--corpus", type=Path, default=evalset.CORPUS, help=argparse.SUPPRESS)
+    ap.add_argument("--db", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        one_run(args.one, args.n, args.tmp, args.corpus)
+        one_run(args.one, args.n, args.tmp, args.corpus, args.db)
         return
     if not evalset.available():
         sys.exit(f"{evalset.CORPUS} is absent")
@@ -326,6 +349,7 @@ def main() -> None:
         rounds = 3
         plains, rates, counts = side_by_side(n_import, tmp, rounds)
         plain, rate = max(plains), max(rates)
+        pg = postgres_import(n_import, tmp)
         short = short_articles(tmp, 3000 if args.quick else 10_134, rounds=2)
         su = startup(n_start, tmp)
     cmd = "python benchmarks/bench_dedup.py" + (" --quick" if args.quick else "") + (" --startup-1m" if args.startup_1m else "")
@@ -345,7 +369,8 @@ def main() -> None:
         f"| {plain:,.0f} ({', '.join(f'{x:,.0f}' for x in plains)}) |",
         f"| `import` end to end: parse, CleanPipeline, DedupPipeline, StorePipeline (SQLite, new database), "
         f"project settings as `python -m crawler import` ({_import_setup()}) | {rate:,.0f} ({', '.join(f'{x:,.0f}' for x in rates)}) |",
-        f"| ratio (best / best) | {rate / plain:.1f}x |", "",
+        f"| ratio (best / best) | {rate / plain:.1f}x |",
+        *pg, "",
         f"Import counts: {json.dumps(counts, ensure_ascii=False)}", "",
         *short,
         "### Start-up with a large stored corpus (database-resident band index)", "",
