@@ -26,6 +26,7 @@ import struct
 import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -245,19 +246,27 @@ def number_conflicts(a: dict[tuple[str, str], frozenset[str]], b: dict[tuple[str
 
 
 _WORD_BASE = 0x9E3779B97F4A7C15 | 1  # odd: invertible modulo 2**64
-_WORD_POWERS: list[np.ndarray] = []  # [B**i, B**-i] for i < the longest text seen, modulo 2**64
+_POWERS_KEPT = 1 << 18  # code points: tables for texts up to this long are kept (4 MB)
+
+
+def _power_tables(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(B**i, B**-i) modulo 2**64 for i < *size*."""
+    out = []
+    for base in (_WORD_BASE, pow(_WORD_BASE, -1, 1 << 64)):
+        p = np.full(size, base, dtype=np.uint64)
+        p[0] = 1
+        out.append(np.cumprod(p, dtype=np.uint64))  # wraps modulo 2**64, as intended
+    return out[0], out[1]
+
+
+@lru_cache(maxsize=1)
+def _kept_powers() -> tuple[np.ndarray, np.ndarray]:
+    return _power_tables(_POWERS_KEPT)
 
 
 def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    if not _WORD_POWERS or _WORD_POWERS[0].size < n:
-        size = max(n, 4096, 2 * (_WORD_POWERS[0].size if _WORD_POWERS else 0))
-        out = []
-        for base in (_WORD_BASE, pow(_WORD_BASE, -1, 1 << 64)):
-            p = np.full(size, base, dtype=np.uint64)
-            p[0] = 1
-            out.append(np.cumprod(p, dtype=np.uint64))  # wraps modulo 2**64, as intended
-        _WORD_POWERS[:] = out
-    return _WORD_POWERS[0], _WORD_POWERS[1]
+    """Power tables for a text of *n* code points (a longer text gets its own, not kept)."""
+    return _kept_powers() if n <= _POWERS_KEPT else _power_tables(n)
 
 
 def word_hashes(codepoints: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

@@ -235,3 +235,16 @@ def test_reprocessing_is_idempotent(sqlite_db) -> None:  # noqa: F811
     with sqlite_db.session() as s:
         assert s.scalar(select(func.count()).select_from(DedupDoc)) == 1
         assert s.scalar(select(func.count()).select_from(DedupBand)) == 32
+
+
+def test_word_hashes_of_a_very_long_text_match_the_short_path() -> None:
+    from crawler import dedup
+
+    words = " ".join(f"كلمة{i % 97}" for i in range(60_000))  # beyond the kept power tables
+    norm, cps = matching_codepoints(words)
+    assert cps.size > dedup._POWERS_KEPT
+    starts, ends = word_spans(cps)
+    long_hashes = word_hashes(cps, starts, ends)
+    short_norm, short_cps = matching_codepoints(" ".join(f"كلمة{i}" for i in range(97)))
+    short_hashes = word_hashes(short_cps, *word_spans(short_cps))
+    assert np.array_equal(long_hashes[:97], short_hashes)
