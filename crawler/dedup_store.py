@@ -142,6 +142,12 @@ def check_config(db: Database, name: str, fingerprint: str, *, adopt: bool = Fal
                     "run `python -m crawler reindex` to finish it"
                 )
             if not adopt:
+                stored_scheme, scheme = row.fingerprint.split(";", 1)[0], fingerprint.split(";", 1)[0]
+                if stored_scheme != scheme:  # another release's hashing, not other settings
+                    raise DedupConfigMismatch(
+                        f"dedup index {name!r} was built with an earlier hashing scheme ({stored_scheme}, now "
+                        f"{scheme}); rebuild it once: `python -m crawler reindex`"
+                    )
                 raise DedupConfigMismatch(
                     f"dedup index {name!r} was built with {row.fingerprint!r}, settings give {fingerprint!r}; "
                     "restore the DEDUP_* settings, or rebuild the index with them: `python -m crawler reindex`"
