@@ -142,22 +142,22 @@ def short_articles(tmp: Path, n: int, rounds: int) -> list[str]:
 
 def postgres_import(n: int, tmp: Path, rounds: int = 2) -> list[str]:
     """``import`` of the same articles into a fresh local PostgreSQL database (when a server answers)."""
-    from tests.support.pg import drop_pg_database, fresh_pg_database
+    import pytest
+
+    from tests.support.pg import pg_database
 
     rates = []
     for r in range(rounds):
         try:
-            url, name = fresh_pg_database()
-        except BaseException as exc:  # noqa: BLE001 - pytest's skip: no server here
+            with pg_database() as url:
+                out = subprocess.run(
+                    [sys.executable, __file__, "--one", "import", "--n", str(n), "--tmp", str(tmp / f"pg{r}"),
+                     "--db", url],
+                    capture_output=True, text=True, check=True,
+                )
+        except pytest.skip.Exception as exc:  # no server here
             return [f"| `import` into PostgreSQL | not measured: {str(exc).splitlines()[0]} |"]
-        try:
-            out = subprocess.run(
-                [sys.executable, __file__, "--one", "import", "--n", str(n), "--tmp", str(tmp / f"pg{r}"), "--db", url],
-                capture_output=True, text=True, check=True,
-            )
-            rates.append(json.loads(out.stdout.strip().splitlines()[-1])["rate"])
-        finally:
-            drop_pg_database(name)
+        rates.append(json.loads(out.stdout.strip().splitlines()[-1])["rate"])
     return [f"| for reference: `import` end to end into PostgreSQL (local server, same machine, same settings) "
             f"| {max(rates):,.0f} ({', '.join(f'{x:,.0f}' for x in rates)}) |"]
 

@@ -229,7 +229,7 @@ def story_numbers(
     """
     if not title:
         return body
-    heading = number_contexts(matching_codepoints(title)[0])
+    heading = number_contexts(*matching_codepoints(title))
     if not heading:
         return body
     out = dict(body)

@@ -192,19 +192,16 @@ def _insert_tuples(
     s: Session, table: str, cols: Sequence[str], rows: Sequence[tuple[Any, ...]], keys: Sequence[str],
     update: Sequence[str] = (),
 ) -> None:
-    """Driver-level ``executemany`` of ``INSERT ... ON CONFLICT`` (SQLite, PostgreSQL) of tuple rows.
+    """Driver-level ``INSERT ... ON CONFLICT`` of tuple rows (SQLite: ``executemany``; PostgreSQL: unnest).
 
     Callers pass *rows* sorted by *keys* (the lock order of concurrent writers).
     """
     if not rows:
         return
-    dialect = s.get_bind().dialect.name
-    mark = "?" if dialect == "sqlite" else "%s"
+    dialect = s.get_bind().dialect
     action = "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in update) if update else "DO NOTHING"
-    head = f"INSERT INTO {table} ({', '.join(cols)}) VALUES "
     tail = f" ON CONFLICT ({', '.join(keys)}) {action}"
-    row_marks = f"({', '.join([mark] * len(cols))})"
-    if dialect == "postgresql":
+    if dialect.name == "postgresql":
         # One statement per page of rows, each column sent as one array (unnest): the
         # driver's executemany sends a statement per row, which costs more than the
         # insert. One statement cannot update a row twice, so repeated keys keep their
@@ -213,26 +210,24 @@ def _insert_tuples(
             at = [list(cols).index(k) for k in keys]
             rows = list({tuple(r[i] for i in at): r for r in rows}.values())
         columns = Base.metadata.tables[table].c
-        dialect_impl = s.get_bind().dialect
-        arrays = ", ".join(f"%b::{columns[c].type.compile(dialect=dialect_impl)}[]" for c in cols)  # binary
+        arrays = ", ".join(f"%b::{columns[c].type.compile(dialect=dialect)}[]" for c in cols)  # binary
         sql = f"INSERT INTO {table} ({', '.join(cols)}) SELECT * FROM unnest({arrays}){tail}"
         conn = s.connection()
         for part in _chunks(rows, _PG_PAGE):
             conn.exec_driver_sql(sql, tuple(list(col) for col in zip(*part)))
         return
-    sql = head + row_marks + tail
-    if dialect == "sqlite":  # only datetime columns need converting (checked on the first row)
-        fix = [i for i, v in enumerate(rows[0]) if isinstance(v, datetime)]
-        if fix:
-            done: dict[Any, Any] = {}  # a batch shares one timestamp: convert each value once
+    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['?'] * len(cols))}){tail}"
+    fix = [i for i, v in enumerate(rows[0]) if isinstance(v, datetime)]  # SQLite: datetimes as text
+    if fix:
+        done: dict[Any, Any] = {}  # a batch shares one timestamp: convert each value once
 
-            def conv(v: Any) -> Any:
-                out = done.get(v)
-                if out is None:
-                    out = done[v] = _sqlite_value(v)
-                return out
+        def conv(v: Any) -> Any:
+            out = done.get(v)
+            if out is None:
+                out = done[v] = _sqlite_value(v)
+            return out
 
-            rows = [tuple(conv(v) if i in fix else v for i, v in enumerate(r)) for r in rows]
+        rows = [tuple(conv(v) if i in fix else v for i, v in enumerate(r)) for r in rows]
     s.connection().exec_driver_sql(sql, list(rows))
 
 

@@ -24,7 +24,7 @@ from crawler.lock import CrawlLock, LockHeld
 from crawler.shared import key_prefix
 from crawler.storage import Article, CrawlRun, Database
 from tests.support.incsite import REPO, IncSite, article_paths, crawl_cmd, crawl_env, run_crawl
-from tests.support.pg import db_url, drop_pg_database, fresh_pg_database  # noqa: F401 - fixture
+from tests.support.pg import db_url, pg_database  # noqa: F401 - fixture
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 N_ARTICLES = 40
@@ -60,11 +60,8 @@ def redis_prefix() -> Iterator[str]:
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    url, name = fresh_pg_database()
-    try:
+    with pg_database() as url:
         yield url
-    finally:
-        drop_pg_database(name)
 
 
 class Worker:
