@@ -111,7 +111,8 @@ def crawl(sources: Path, db: str, budget: int) -> tuple[float, int, float]:
 
 def seed_stored(db_url: str, n: int, base: str) -> None:
     """Store *n* article rows (ids ``0..n-1``) directly, as earlier runs would have."""
-    from crawler.storage import Article, Database
+    from crawler.storage.database import Database
+    from crawler.storage.models import Article
 
     db = Database.open(db_url)
     now = datetime.now(UTC)

@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from datasketch import MinHash, MinHashLSH  # noqa: E402
 
-from crawler.dedup import DedupConfig, MinHasher  # noqa: E402
-from crawler.storage import Database  # noqa: E402
+from crawler.dedup.minhash import DedupConfig, MinHasher  # noqa: E402
+from crawler.storage.database import Database  # noqa: E402
 from crawler.text import matching_codepoints  # noqa: E402
 from tests.dedup_eval import evalset  # noqa: E402
 
@@ -54,7 +54,7 @@ def stages(texts: list[str]) -> list[str]:
     t2 = time.perf_counter(); sigs = h.signatures(sh)
     t3 = time.perf_counter(); [h.band_keys(s) for s in sigs]
     t4 = time.perf_counter()
-    from crawler.dedup import jaccard
+    from crawler.dedup.minhash import jaccard
     for i in range(n - 1):
         jaccard(sh[i], sh[i + 1])
     t5 = time.perf_counter()
@@ -83,8 +83,8 @@ def plain_loop(texts: list[str]) -> float:
 
 def import_rate(lines: list[str], tmp: Path, run: int = 0, url: str | None = None) -> tuple[float, dict]:
     """``import`` end to end into a new SQLite database (or *url*), with the project settings the CLI uses."""
-    from crawler.importer import import_jsonl
-    from crawler.runner import project_settings
+    from crawler.storage.importer import import_jsonl
+    from crawler.commands.runner import project_settings
 
     src = tmp / "in.jsonl"
     src.write_text("".join(lines), encoding="utf-8")
@@ -175,7 +175,7 @@ def one_run(what: str, n: int, tmp: Path, corpus: Path, url: str | None = None) 
 
 
 def _import_setup() -> str:
-    from crawler.runner import project_settings
+    from crawler.commands.runner import project_settings
 
     st = project_settings()
     return (f"{st.getint('IMPORT_WORKERS')} worker processes, batches of {st.getint('IMPORT_BATCH_SIZE')}, "
@@ -189,9 +189,9 @@ import sys, resource, statistics
 sys.path.insert(0, {root!r})
 from datetime import UTC, datetime
 from scrapy.settings import Settings
-from crawler.counters import CounterStats
+from crawler.stats import CounterStats
 from crawler.items import ArticleItem
-from crawler.storage import Database
+from crawler.storage.database import Database
 from pipelines.dedup import DedupPipeline
 from pipelines.store import StorePipeline
 db = Database.open({url!r})
@@ -235,7 +235,7 @@ def fill_synthetic(path: Path, n: int, cfg: DedupConfig) -> float:
 
     import numpy as np
 
-    from crawler.dedup_store import check_config
+    from crawler.dedup.index import check_config
 
     db = Database.open(f"sqlite:///{path}")
     check_config(db, "articles", cfg.fingerprint)

@@ -1,6 +1,6 @@
 """`python -m crawler ...` entry point."""
 
-from crawler.cli import main
+from crawler.commands.cli import main
 
 if __name__ == "__main__":
     main()

@@ -11,9 +11,9 @@ from typing import Any
 class ArticleItem:
     """One fetched page that may be an article.
 
-    The spider fills the fetch fields; ``CleanPipeline`` fills the extracted
-    ones; ``DedupPipeline`` fills the signature and cluster fields;
-    ``StorePipeline`` writes it.
+    The spider fills the fetch fields; ``ArticleCleaner`` fills the extracted
+    ones; ``Deduplicator`` fills the signature and cluster fields;
+    ``ArticleWriter`` writes it (each through its pipeline in a crawl).
     """
 
     # Filled by the spider.

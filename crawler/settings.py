@@ -46,7 +46,7 @@ SOURCES_FILE = "sources.yaml"
 # --- Discovery (spiders/news.py) ---------------------------------------------
 # Fetches allowed per source per run: the bound on crawler traps (calendars,
 # faceted and session URLs) and on runaway sections. Charged at download time
-# (crawler/budget.py), so stored articles skipped unfetched cost nothing.
+# (crawler/scheduling/budget.py), so stored articles skipped unfetched cost nothing.
 DISCOVERY_MAX_REQUESTS_PER_SOURCE = 2000
 # Requests scheduled per source are capped at this many times the budget.
 DISCOVERY_SCHEDULE_FACTOR = 5
@@ -59,7 +59,7 @@ DISCOVERY_SITEMAP_MAX_AGE_DAYS = 0
 # Query parameters removed during canonicalisation (tracking, sessions).
 DISCOVERY_STRIP_PARAMS = list(DEFAULT_STRIP_PARAMS)  # see crawler/urls.py
 
-# --- Encoding (crawler/encoding.py) ------------------------------------------
+# --- Encoding (crawler/discovery/encoding.py) ------------------------------------------
 ENCODING_FIX_ENABLED = True
 
 # --- Clean (pipelines/clean.py) ----------------------------------------------
@@ -68,7 +68,7 @@ CLEAN_MIN_CHARS = 250  # body shorter than this is not an article
 CLEAN_MIN_ARABIC_RATIO = 0.5  # share of Arabic letters in the body
 CLEAN_LEARN_TEMPLATE = True  # learn repeated per-site blocks as boilerplate
 
-# --- Dedup (pipelines/dedup.py, crawler/dedup.py, crawler/headlines.py) -----
+# --- Dedup (pipelines/dedup.py, crawler/dedup/minhash.py, crawler/dedup/headlines.py) -----
 # Chosen from the labelled evaluation set (docs/benchmarks.md, bench-dedup).
 # Signatures are only comparable when SHINGLE*, NUM_PERM, BANDS, ROWS and SEED
 # match: a change is detected at start (exit 2) unless DEDUP_ADOPT_CONFIG.
@@ -91,13 +91,13 @@ DEDUP_HEADLINE_ROWS = 4
 DEDUP_HEADLINE_THRESHOLD = 0.6
 DEDUP_HEADLINE_MAX_WORD_DIFF = 2
 
-# --- Import (crawler/importer.py) ----------------------------------------------
+# --- Import (crawler/storage/importer.py) ----------------------------------------------
 IMPORT_BATCH_SIZE = 1000  # records per dedup + write transaction
 IMPORT_CHUNK_SIZE = 250  # lines per worker task
 IMPORT_WORKERS = min(4, os.cpu_count() or 1)  # 0: clean in-process
 IMPORT_WORKER_NICE = 10  # workers yield the CPU to the serial dedup + storage stage
 
-# --- Storage (pipelines/store.py, crawler/storage.py) ------------------------
+# --- Storage (pipelines/store.py, crawler/storage/database.py) ------------------------
 # The database URL: --db, else the DATABASE_URL environment variable, else
 # SQLite under data/ (created on first use). `-s DATABASE_URL=...` (the
 # contract's name for it) overrides STORAGE_URL.
@@ -112,7 +112,7 @@ INCREMENTAL_ENABLED = True
 INCREMENTAL_RECHECK_HOURS = 0
 
 # --- Incremental details, overlap lock, run records ---------------------------
-# (crawler/incremental.py, crawler/lock.py, crawler/runs.py)
+# (crawler/scheduling/incremental.py, crawler/scheduling/lock.py, crawler/scheduling/runs.py)
 # Conditional requests (ETag / Last-Modified) for feeds, sitemaps, start and
 # listing pages; validators are kept in url_state.
 INCREMENTAL_CONDITIONAL = True
@@ -122,7 +122,7 @@ INCREMENTAL_STATE_BATCH = 200  # url_state rows per write
 INCREMENTAL_LISTING_LINKS = 8
 # Request fingerprints remembered by the dupefilter (an LRU, not a growing set).
 INCREMENTAL_DUPEFILTER_MAX = 100_000
-DUPEFILTER_CLASS = "crawler.dupefilter.BoundedDupeFilter"
+DUPEFILTER_CLASS = "crawler.scheduling.dupefilter.BoundedDupeFilter"
 # One crawl per database at a time (`crawl` exits 75 when the lock is taken).
 LOCK_ENABLED = True
 # Every run is a row of crawl_runs; the running row is refreshed this often.
@@ -141,16 +141,16 @@ ITEM_PIPELINES = {
 }
 
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.incremental.SkipStoredMiddleware": 50,
-    "crawler.incremental.ConditionalRequestMiddleware": 60,
+    "crawler.scheduling.incremental.SkipStoredMiddleware": 50,
+    "crawler.scheduling.incremental.ConditionalRequestMiddleware": 60,
     # After robots.txt (100): only what is really fetched is charged.
-    "crawler.budget.SourceBudgetMiddleware": 110,
-    "crawler.encoding.EncodingFixMiddleware": 950,
+    "crawler.scheduling.budget.SourceBudgetMiddleware": 110,
+    "crawler.discovery.encoding.EncodingFixMiddleware": 950,
 }
 
 EXTENSIONS = {
-    "crawler.lock.LockExtension": 0,  # first: `scrapy crawl` exits 75 before anything opens
-    "crawler.runs.RunRecorder": 100,
+    "crawler.scheduling.lock.LockExtension": 0,  # first: `scrapy crawl` exits 75 before anything opens
+    "crawler.scheduling.runs.RunRecorder": 100,
 }
 
 FEED_EXPORT_ENCODING = "utf-8"
@@ -158,12 +158,12 @@ LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
-# --- Shared crawl through Redis (crawler/shared.py; `crawl --redis URL`) -----
+# --- Shared crawl through Redis (crawler/scheduling/shared.py; `crawl --redis URL`) -----
 # Workers pointed at the same Redis and PostgreSQL database share one frontier
 # (a sorted set of serialized requests), one seen-set (request fingerprints)
 # and the database's dedup index. `crawl --redis` (or $REDIS_URL) sets
-# REDIS_URL and plugs in SCHEDULER = "crawler.shared.RedisScheduler" and
-# DUPEFILTER_CLASS = "crawler.shared.RedisDupeFilter".
+# REDIS_URL and plugs in SCHEDULER = "crawler.scheduling.shared.RedisScheduler" and
+# DUPEFILTER_CLASS = "crawler.scheduling.shared.RedisDupeFilter".
 REDIS_URL = None
 # Keys live under this prefix; empty: derived from the database (host, port,
 # name), the sources file's content and --only, so different crawls never mix.

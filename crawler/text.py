@@ -232,7 +232,7 @@ def load_tables() -> None:
 
 
 def is_digit_table() -> np.ndarray:
-    """Boolean ``str.isdigit`` of every BMP code point (for :func:`crawler.dedup.number_contexts`)."""
+    """Boolean ``str.isdigit`` of every BMP code point (for :func:`crawler.dedup.minhash.number_contexts`)."""
     return _matching_table()[1]
 
 

@@ -1,322 +1,37 @@
-"""DedupPipeline: assigns every article copy to a near-duplicate cluster.
+"""DedupPipeline: the Scrapy adapter of :class:`crawler.dedup.clusterer.Deduplicator`.
 
-Stages, in order: canonical URL (already indexed), exact hash of the
-normalised body, MinHash LSH candidates verified by exact Jaccard. Copies are
-never dropped: the item gets ``cluster_id``, ``content_hash``, ``signature``
-and, when merged, ``dup_of_url``/``dup_method``/``dup_score``; StorePipeline
-writes it. Headlines (title and related lists) are clustered too.
-
-Crash safety: the index rows of a batch are committed *before* its items are
-returned, so a stored article always has its index rows; index rows whose
-article was never stored are ignored as dangling candidates. Items of this
-run that StorePipeline may not have flushed yet are kept in memory (bounded).
-
-Settings (defaults in parentheses): ``DEDUP_ENABLED`` (True),
-``DEDUP_SHINGLE`` ("word"), ``DEDUP_SHINGLE_SIZE`` (3), ``DEDUP_NUM_PERM`` (128),
-``DEDUP_BANDS`` (32), ``DEDUP_ROWS`` (4), ``DEDUP_SEED`` (1),
-``DEDUP_THRESHOLD`` (0.4), ``DEDUP_MIN_SHINGLES`` (5), ``DEDUP_PENDING_MAX``
-(5000), ``DEDUP_HEADLINES`` (True), ``DEDUP_HEADLINE_*`` (see
-:class:`crawler.headlines.HeadlineConfig`), ``DEDUP_ADOPT_CONFIG`` (False).
+Every article copy gets its cluster (``cluster_id``, ``content_hash``,
+``signature`` and, when merged, ``dup_of_url``/``dup_method``/``dup_score``);
+copies are never dropped. Settings: ``DEDUP_*`` (``crawler/settings.py``).
 """
 
 from __future__ import annotations
 
-import logging
-from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import xxhash
-from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 
-from crawler import dedup_store as store
-from crawler.dedup import (
-    DedupConfig, MinHasher, content_hash, jaccard, number_conflicts, number_contexts, story_numbers, word_spans,
-)
-from crawler.headlines import HeadlineClusterer, HeadlineConfig, HeadlinePrep
-from crawler.storage import database_from_crawler, utcnow
-from crawler.text import matching_codepoints
+from crawler.dedup.clusterer import Deduplicator
+from crawler.storage.database import database_from_crawler
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
-    from scrapy.settings import Settings
-
-    from crawler.storage import Database
-
-logger = logging.getLogger(__name__)
 
 
-@dataclass
-class _Doc:
-    """What the pipeline remembers of a copy of this run until it is surely stored."""
-
-    url: str
-    cluster_id: str
-    content_hash: str
-    shingles: np.ndarray
-    numbers: dict[tuple[str, str], frozenset[str]]
-    keys: list[int] = field(default_factory=list)
-
-
-Prepared = tuple[str, np.ndarray, dict[tuple[str, str], frozenset[str]]]
-#: :data:`Prepared` plus the encoded MinHash signature (:meth:`MinHasher.encode`) and
-#: the LSH band keys (empty below ``min_shingles``).
-PreparedFull = tuple[str, np.ndarray, dict[tuple[str, str], frozenset[str]], bytes, list[int]]
-
-
-def prepare(hasher: MinHasher, text: str, title: str = "") -> Prepared:
-    """Content hash and shingles of a body, number contexts of body and title (picklable)."""
-    norm, cps = matching_codepoints(text)
-    spans = word_spans(cps)
-    return (
-        content_hash(norm), hasher.shingles(norm, codepoints=cps, spans=spans),
-        story_numbers(number_contexts(norm, cps, spans), title),
-    )
-
-
-def prepare_many(hasher: MinHasher, texts: list[str], titles: list[str] | None = None) -> list[PreparedFull]:
-    """:func:`prepare` of many bodies (and titles) plus their signatures and band keys (picklable).
-
-    All the per-document CPU work of de-duplication: the importer runs it in
-    worker processes, so that the main process only queries and writes.
-    """
-    base = [prepare(hasher, t, title) for t, title in zip(texts, titles or [""] * len(texts))]
-    sigs = hasher.signatures([b[1] for b in base])
-    keys = hasher.band_keys_many(sigs).tolist()
-    least = hasher.config.min_shingles
-    return [
-        (h, sh, num, hasher.encode(sig), ks if sh.size >= least else [])
-        for (h, sh, num), sig, ks in zip(base, sigs, keys)
-    ]
-
-
-def cluster_id_for(url: str) -> str:
-    """The stable cluster id founded by the copy at *url*."""
-    return "a" + xxhash.xxh64_hexdigest(url.encode("utf-8"))
-
-
-class DedupPipeline:
-    """Near-duplicate merging of articles and headlines.
-
-    Args:
-        db: the opened database (index tables live there).
-        stats: a Scrapy stats collector (or :class:`crawler.counters.CounterStats`).
-        config: article MinHash configuration.
-        headline_config: headline matching configuration, or None to skip headlines.
-        pending_max: copies of this run kept in memory for matching before they are stored.
-        adopt_config: accept a changed configuration (after a re-index) instead of failing.
-    """
-
-    def __init__(
-        self,
-        db: Database,
-        stats: Any,
-        config: DedupConfig,
-        headline_config: HeadlineConfig | None = None,
-        *,
-        pending_max: int = 5000,
-        adopt_config: bool = False,
-    ) -> None:
-        self.db = db
-        self.stats = stats
-        self.config = config
-        self.hasher = MinHasher(config)
-        self.headlines = HeadlineClusterer(headline_config, stats) if headline_config else None
-        self.pending_max = pending_max
-        self.adopt_config = adopt_config
-        self._pending: OrderedDict[str, _Doc] = OrderedDict()
-        self._by_hash: dict[str, str] = {}
-        self._by_band: dict[int, str | set[str]] = {}  # band key -> URL(s) of pending copies
-        self.crawler: Crawler | None = None
-
-    @classmethod
-    def build(cls, settings: Settings, stats: Any, db: Database) -> DedupPipeline:
-        """Build from settings outside Scrapy (``import``)."""
-        return cls(
-            db,
-            stats,
-            DedupConfig.from_settings(settings),
-            HeadlineConfig.from_settings(settings) if settings.getbool("DEDUP_HEADLINES", True) else None,
-            pending_max=settings.getint("DEDUP_PENDING_MAX", 5000),
-            adopt_config=settings.getbool("DEDUP_ADOPT_CONFIG", False),
-        )
+class DedupPipeline(Deduplicator):
+    """Near-duplicate merging of crawled articles and their headlines."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
-        if not crawler.settings.getbool("DEDUP_ENABLED", True):
+        if not crawler.settings.getbool("DEDUP_ENABLED"):
             raise NotConfigured("DEDUP_ENABLED is off")
-        pipe = cls.build(crawler.settings, crawler.stats, database_from_crawler(crawler))
-        pipe.crawler = crawler
-        return pipe
+        return cls.build(crawler.settings, crawler.stats, database_from_crawler(crawler))
 
     def open_spider(self) -> None:
-        """Check (or record) the configuration of the indexes: never mix signatures."""
-        store.check_config(self.db, "articles", self.config.fingerprint, adopt=self.adopt_config)
-        if self.headlines:
-            store.check_config(self.db, "headlines", self.headlines.config.fingerprint, adopt=self.adopt_config)
+        self.open()
 
     def close_spider(self) -> None:
-        self._pending.clear()
-        self._by_hash.clear()
-        self._by_band.clear()
+        self.close()
 
     def process_item(self, item: Any) -> Any:
         return self.process_batch([item])[0]
-
-    # -- the work ---------------------------------------------------------------
-    def process_batch(
-        self, items: list[Any], prepared: list[PreparedFull] | None = None,
-        headlines: list[list[HeadlinePrep]] | None = None,
-    ) -> list[Any]:
-        """Cluster *items* (in order) and commit their index rows; returns *items*.
-
-        Args:
-            items: Scrapy items, or plain dicts (the importer's; used as they are).
-            prepared: :func:`prepare_many` of the items' texts, when computed
-                elsewhere (the importer's worker processes) with this configuration.
-            headlines: :func:`crawler.headlines.prepare_headlines` of the items,
-                likewise (computed here when None).
-        """
-        ads = [it if type(it) is dict else ItemAdapter(it) for it in items]
-        if prepared is None:
-            prepared = prepare_many(self.hasher, [a.get("text") or "" for a in ads], [a.get("title") or "" for a in ads])
-        urls = [a["url"] for a in ads]
-        keys = [p[4] for p in prepared]
-        with self.db.session() as s:
-            by_url = store.docs_by_url(s, urls)
-            by_hash = store.docs_by_hash(s, [p[0] for p in prepared])
-            by_band = store.band_candidates(s, [k for ks in keys for k in ks])
-            texts = self._candidate_texts(s, urls, keys, by_band)
-            head_rows = self.headlines.resolve(s, ads, headlines) if self.headlines else None
-        docs, now = [], utcnow()
-        for ad, url, (h, sh, num, sig, ks) in zip(ads, urls, prepared):
-            cid = self._assign(ad, _Doc(url, "", h, sh, num, ks), by_url, by_hash, by_band, texts)
-            ad["content_hash"], ad["signature"] = h, sig
-            doc = store.doc_key(url)
-            docs.append({"doc": doc, "url": url, "content_hash": h, "cluster_id": cid, "created_at": now})
-        with self.db.begin() as s:
-            store.write_docs(s, docs, keys)
-            if head_rows is not None:
-                self.headlines.write(s, head_rows)
-        return items
-
-    def prepare(self, text: str, title: str = "") -> Prepared:
-        """Content hash and shingles of a body, number contexts of body and title."""
-        return prepare(self.hasher, text, title)
-
-    def _candidate_texts(
-        self, s: Any, batch_urls: list[str], keys: list[list[int]], by_band: dict[int, set[str]]
-    ) -> dict[str, tuple[np.ndarray, dict, str]]:
-        """Shingles and cluster of the stored candidates of the batch (dangling ones absent)."""
-        if not by_band:
-            return {}
-        urls = {u for ks in keys for k in ks if k in by_band for u in by_band[k]} - self._pending.keys()
-        urls.difference_update(batch_urls)
-        if not urls:
-            return {}
-        found = store.stored_texts(s, sorted(urls))
-        out = {}
-        for u, (text, title, cid) in found.items():
-            _h, sh, num = prepare(self.hasher, text, title)
-            out[u] = (sh, num, cid or cluster_id_for(u))
-        return out
-
-    def _assign(self, ad: Any, doc: _Doc, by_url: dict, by_hash: dict, by_band: dict, texts: dict) -> str:
-        """Set the item's cluster and duplicate fields; returns its cluster id."""
-        url = doc.url
-        ad["dup_of_url"] = ad["dup_method"] = ad["dup_score"] = None
-        known = self._pending.get(url)
-        cid = known.cluster_id if known else (by_url[url][1] if url in by_url else None)
-        if cid is not None:  # the same canonical URL again: keep its cluster
-            self.stats.inc_value("dedup/same_url")
-        elif (match := self._exact(url, doc.content_hash, by_hash)) is not None:
-            self.stats.inc_value("dedup/exact")
-            ad["dup_of_url"], ad["dup_method"], ad["dup_score"] = match[0], "exact", 1.0
-            cid = match[1]
-        elif doc.keys and (near := self._near(doc, by_band, texts)) is not None:
-            self.stats.inc_value("dedup/near_duplicate")
-            ad["dup_of_url"], ad["dup_method"], ad["dup_score"] = near[0], "minhash", round(near[2], 4)
-            cid = near[1]
-        else:
-            self.stats.inc_value("dedup/unique")
-            cid = cluster_id_for(url)
-        ad["cluster_id"] = doc.cluster_id = cid
-        self._remember(doc)
-        return cid
-
-    def _exact(self, url: str, h: str, by_hash: dict[str, tuple[str, str]]) -> tuple[str, str] | None:
-        other = self._by_hash.get(h)
-        if other is not None and other != url and other in self._pending:
-            return other, self._pending[other].cluster_id
-        return by_hash.get(h)
-
-    def _near(self, doc: _Doc, by_band: dict, texts: dict) -> tuple[str, str, float] | None:
-        """The best verified candidate: (url, cluster id, Jaccard), or None."""
-        cands: set[str] = set()
-        mine = self._by_band
-        for k in doc.keys:
-            if k in by_band:
-                cands |= by_band[k]
-            members = mine.get(k)
-            if members is not None:
-                if type(members) is str:
-                    cands.add(members)
-                else:
-                    cands |= members
-        cands.discard(doc.url)
-        self.stats.inc_value("dedup/candidates", len(cands))
-        best: tuple[str, str, float] | None = None
-        for cand in sorted(cands):
-            pend = self._pending.get(cand)
-            if pend is not None:
-                other, numbers, cid = pend.shingles, pend.numbers, pend.cluster_id
-            elif cand in texts:
-                other, numbers, cid = texts[cand]
-            else:  # index rows of a copy that was never stored
-                self.stats.inc_value("dedup/dangling")
-                continue
-            score = jaccard(doc.shingles, other)
-            if score < self.config.threshold:
-                self.stats.inc_value("dedup/rejected")
-            elif number_conflicts(doc.numbers, numbers):  # an update of the story, not a copy
-                self.stats.inc_value("dedup/rejected_numbers")
-            elif best is None or score > best[2]:
-                best = (cand, cid, score)
-        return best
-
-    def _remember(self, doc: _Doc) -> None:
-        old = self._pending.pop(doc.url, None)
-        if old is not None:
-            self._forget(old)
-        self._pending[doc.url] = doc
-        self._by_hash.setdefault(doc.content_hash, doc.url)
-        # band key -> the URL of the one copy holding it (nearly every key), or a set of
-        # URLs: no set per key and copy.
-        mine, url = self._by_band, doc.url
-        for k in doc.keys:
-            members = mine.setdefault(k, url)
-            if members is not url and members != url:
-                if type(members) is str:
-                    mine[k] = {members, url}
-                else:
-                    members.add(url)
-        while len(self._pending) > self.pending_max:
-            self._forget(self._pending.popitem(last=False)[1])
-
-    def _forget(self, doc: _Doc) -> None:
-        if self._by_hash.get(doc.content_hash) == doc.url:
-            del self._by_hash[doc.content_hash]
-        mine, url = self._by_band, doc.url
-        for k in doc.keys:
-            members = mine.get(k)
-            if members is None:
-                continue
-            if type(members) is str:
-                if members == url:
-                    del mine[k]
-            else:
-                members.discard(url)
-                if len(members) == 1:
-                    mine[k] = members.pop()

@@ -38,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from crawler.dedup import DedupConfig, MinHasher, jaccard  # noqa: E402
+from crawler.dedup.minhash import DedupConfig, MinHasher, jaccard  # noqa: E402
 from tests.dedup_eval.evalset import CORPUS, HERE  # noqa: E402
 
 EDITS = ["dateline", "agency", "diacritics", "tatweel", "eastern_digits", "drop_paragraph",

@@ -25,7 +25,7 @@ import scrapy
 from scrapy.http import HtmlResponse, Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawler.discovery import classify_links, parse_feed, parse_sitemap, sitemaps_from_robots
+from crawler.discovery.feeds import classify_links, parse_feed, parse_sitemap, sitemaps_from_robots
 from crawler.items import ArticleItem
 from crawler.sources import Source, load_sources
 from crawler.urls import DEFAULT_STRIP_PARAMS, canonical_url, is_probably_not_html, looks_like_non_article, url_host
@@ -42,7 +42,7 @@ class NewsSpider(scrapy.Spider):
     Settings:
         SOURCES_FILE: the sources file when no ``-a sources=`` is given.
         DISCOVERY_MAX_REQUESTS_PER_SOURCE: fetch budget per source and run
-            (bounds crawler traps; charged by crawler.budget at download time);
+            (bounds crawler traps; charged by crawler.scheduling.budget at download time);
             a source's ``max_requests`` overrides it.
         DISCOVERY_SCHEDULE_FACTOR: requests scheduled per source are capped at
             this many times its budget (bounds the in-memory queue).

@@ -9,9 +9,10 @@ from scrapy.exceptions import DropItem
 from scrapy.settings import Settings
 from sqlalchemy import select
 
-from crawler.counters import CounterStats
+from crawler.stats import CounterStats
 from crawler.items import ArticleItem
-from crawler.storage import Database, SiteTemplateRow
+from crawler.storage.database import Database
+from crawler.storage.models import SiteTemplateRow
 from pipelines.clean import CleanPipeline
 from tests.support.db import sqlite_db  # noqa: F401
 

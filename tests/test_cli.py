@@ -1,4 +1,4 @@
-"""The command line's contract: exit codes and one-line errors (crawler/cli.py)."""
+"""The command line's contract: exit codes and one-line errors (crawler/commands/cli.py)."""
 
 import json
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crawler.cli import main
+from crawler.commands.cli import main
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SEED = SHARED / "seed"

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from crawler.demo.server import SiteServer
-from crawler.storage import Article, CrawlRun
+from crawler.storage.models import Article, CrawlRun
 from tests.support.db import query
 from tests.support.incsite import REPO, IncSite, article_paths, crawl_cmd, crawl_env, run_crawl
 from tests.support.pg import db_url  # noqa: F401 - fixture

@@ -18,7 +18,8 @@ import yaml
 from sqlalchemy import func, select
 
 from crawler.demo.server import WebServer
-from crawler.storage import Article, Database
+from crawler.storage.database import Database
+from crawler.storage.models import Article
 from crawler.text import normalize_for_matching
 from crawler.urls import canonical_url
 from tests.support.fixture_web import build_fixture_web, fixture_sources_yaml
@@ -156,7 +157,7 @@ def test_extraction_can_be_rerun_from_the_stored_page(crawled: Any) -> None:
 
     from click.testing import CliRunner
 
-    from crawler.cli import main
+    from crawler.commands.cli import main
 
     _server, _manifest, db, *_ = crawled
     with db.session() as s:

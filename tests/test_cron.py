@@ -12,10 +12,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from crawler.cli import main
-from crawler.cron import SCHEDULES, CronJob
+from crawler.commands.cli import main
+from crawler.scheduling.cron import SCHEDULES, CronJob
 from crawler.demo.server import SiteServer
-from crawler.storage import Article, Database
+from crawler.storage.database import Database
+from crawler.storage.models import Article
 from tests.support.incsite import REPO, IncSite, crawl_env
 
 FAKE_CRONTAB = """#!/bin/sh

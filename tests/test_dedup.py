@@ -1,4 +1,4 @@
-"""DedupPipeline and crawler.dedup: signatures, merging, config changes, crash-consistency rules."""
+"""DedupPipeline and crawler.dedup.minhash: signatures, merging, config changes, crash-consistency rules."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from datasketch import MinHash
 from scrapy.settings import Settings
 from sqlalchemy import func, select
 
-from crawler.counters import CounterStats
-from crawler.dedup import (
+from crawler.stats import CounterStats
+from crawler.dedup.minhash import (
     DedupConfig, MinHasher, SignatureMismatch, jaccard, number_contexts, word_hashes, word_spans,
 )
-from crawler.dedup_store import DedupBand, DedupConfigMismatch, DedupDoc
+from crawler.dedup.index import DedupConfigMismatch
+from crawler.storage.models import DedupBand, DedupDoc
 from crawler.items import ArticleItem
 from crawler.text import matching_codepoints
 from pipelines.dedup import DedupPipeline
@@ -238,7 +239,7 @@ def test_reprocessing_is_idempotent(sqlite_db) -> None:  # noqa: F811
 
 
 def test_word_hashes_of_a_very_long_text_match_the_short_path() -> None:
-    from crawler import dedup
+    from crawler.dedup import minhash as dedup
 
     words = " ".join(f"كلمة{i % 97}" for i in range(60_000))  # beyond the kept power tables
     norm, cps = matching_codepoints(words)

@@ -1,4 +1,4 @@
-"""Bulk index writes (crawler/dedup_store.py): the same rows whichever path the database takes."""
+"""Bulk index writes (crawler/dedup/index.py): the same rows whichever path the database takes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from crawler.dedup_store import DedupBand, DedupDoc, _insert, band_candidates, write_docs
+from crawler.dedup.index import _insert, band_candidates, write_docs
+from crawler.storage.models import DedupBand, DedupDoc
 from tests.support.db import db  # noqa: F401
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)

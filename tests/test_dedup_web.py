@@ -20,8 +20,9 @@ import pytest
 from sqlalchemy import select
 
 from crawler.demo.server import WebServer
-from crawler.export import export_corpus
-from crawler.storage import Article, Database
+from crawler.storage.export import export_corpus
+from crawler.storage.database import Database
+from crawler.storage.models import Article
 from crawler.urls import canonical_url
 from tests.support.fixture_web import build_fixture_web, fixture_sources_yaml
 

@@ -1,8 +1,8 @@
-"""Feeds, sitemaps, robots.txt and listing links (crawler/discovery.py)."""
+"""Feeds, sitemaps, robots.txt and listing links (crawler/discovery/feeds.py)."""
 
 import gzip
 
-from crawler.discovery import classify_links, maybe_gunzip, parse_feed, parse_sitemap, sitemaps_from_robots
+from crawler.discovery.feeds import classify_links, maybe_gunzip, parse_feed, parse_sitemap, sitemaps_from_robots
 
 RSS = b"""<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>
 <item><title>\xd8\xae\xd8\xa8\xd8\xb1</title><link>https://a.example/n/1</link><pubDate>Wed, 15 Oct 2025 09:42:00 +0300</pubDate></item>

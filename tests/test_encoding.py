@@ -3,7 +3,7 @@
 from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
 
-from crawler.encoding import EncodingFixMiddleware, best_decoding, garble_score
+from crawler.discovery.encoding import EncodingFixMiddleware, best_decoding, garble_score
 
 TEXT = "أكد وزير الخارجية أن المحادثات ستتواصل خلال الأسبوع المقبل في العاصمة"
 

@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 from scrapy.settings import Settings
 
-import crawler.export as export_mod
-from crawler.counters import CounterStats
-from crawler.export import ARTICLE_FIELDS, HEADLINE_FIELDS, export_corpus
+import crawler.storage.export as export_mod
+from crawler.stats import CounterStats
+from crawler.storage.export import ARTICLE_FIELDS, HEADLINE_FIELDS, export_corpus
 from crawler.items import ArticleItem
 from pipelines.dedup import DedupPipeline
 from pipelines.store import StorePipeline

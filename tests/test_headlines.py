@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from scrapy.settings import Settings
 
-from crawler.counters import CounterStats
-from crawler.export import headlines
-from crawler.headlines import HeadlineConfig, headline_key, match_score
+from crawler.stats import CounterStats
+from crawler.storage.export import headlines
+from crawler.dedup.headlines import HeadlineConfig, headline_key, match_score
 from crawler.items import ArticleItem
 from pipelines.dedup import DedupPipeline
 from pipelines.store import StorePipeline

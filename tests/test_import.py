@@ -7,8 +7,8 @@ from pathlib import Path
 
 from scrapy.settings import Settings
 
-from crawler.export import export_corpus
-from crawler.importer import import_jsonl
+from crawler.storage.export import export_corpus
+from crawler.storage.importer import import_jsonl
 from tests.support.db import db, sqlite_db  # noqa: F401
 from tests.test_dedup import OTHER, PARA
 
@@ -75,7 +75,7 @@ def test_line_rule_set_answers_as_searching_every_rule() -> None:
 def test_import_command_takes_settings(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from crawler.cli import main
+    from crawler.commands.cli import main
 
     src, url = _write(tmp_path / "in.jsonl"), f"sqlite:///{tmp_path / 'cli.db'}"
     result = CliRunner().invoke(main, ["import", str(src), "--db", url, "-s", "IMPORT_WORKERS=0"])
@@ -89,8 +89,8 @@ def test_workers_yield_the_cpu_to_the_importing_process() -> None:
     import os
     from concurrent.futures import ProcessPoolExecutor
 
-    from crawler.dedup import DedupConfig
-    from crawler.importer import _init_pool_worker
+    from crawler.dedup.minhash import DedupConfig
+    from crawler.storage.importer import _init_pool_worker
 
     settings = Settings({"IMPORT_WORKER_NICE": 5})
     with ProcessPoolExecutor(1, initializer=_init_pool_worker, initargs=(settings, DedupConfig(), None)) as pool:

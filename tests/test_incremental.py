@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from crawler.demo.server import SiteServer
-from crawler.dupefilter import BoundedDupeFilter
-from crawler.incremental import decide, parse_lastmod
-from crawler.storage import Article, Database, UrlState
+from crawler.scheduling.dupefilter import BoundedDupeFilter
+from crawler.scheduling.incremental import decide, parse_lastmod
+from crawler.storage.database import Database
+from crawler.storage.models import Article, UrlState
 from tests.support.db import query
 from tests.support.incsite import IncSite, article_paths, run_crawl
 from tests.support.pg import db_url  # noqa: F401 - fixture

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from crawler.demo.server import SiteServer
-from crawler.lock import CrawlLock, LockHeld
-from crawler.storage import CrawlRun
+from crawler.scheduling.lock import CrawlLock, LockHeld
+from crawler.storage.models import CrawlRun
 from tests.support.db import query
 from tests.support.incsite import REPO, IncSite, crawl_cmd, crawl_env, run_crawl
 from tests.support.pg import db_url  # noqa: F401 - fixture
@@ -33,7 +33,7 @@ def test_lock_is_exclusive_and_names_its_holder(db_url: str) -> None:  # noqa: F
 
 
 def test_lock_of_a_killed_process_is_taken_over(db_url: str) -> None:  # noqa: F811
-    code = ("import sys,time; from crawler.lock import CrawlLock; lock = CrawlLock(sys.argv[1]).acquire();"
+    code = ("import sys,time; from crawler.scheduling.lock import CrawlLock; lock = CrawlLock(sys.argv[1]).acquire();"
             " print('held', flush=True); time.sleep(60)")
     holder = subprocess.Popen([sys.executable, "-c", code, db_url], cwd=REPO, stdout=subprocess.PIPE,
                               text=True, env=crawl_env())

@@ -9,12 +9,14 @@ from click.testing import CliRunner
 from scrapy.settings import Settings
 from sqlalchemy import func, select, update
 
-from crawler.cli import main
-from crawler.dedup import DedupConfig, MinHasher
-from crawler.dedup_store import REBUILDING, DedupBand, DedupConfigMismatch, DedupConfigRow, DedupDoc, HeadlineBand
-from crawler.lock import crawl_lock
-from crawler.reindex import reindex
-from crawler.storage import Article, Database
+from crawler.commands.cli import main
+from crawler.dedup.minhash import DedupConfig, MinHasher
+from crawler.dedup.index import DedupConfigMismatch, REBUILDING
+from crawler.storage.models import DedupBand, DedupConfigRow, DedupDoc, HeadlineBand
+from crawler.scheduling.lock import crawl_lock
+from crawler.dedup.reindex import reindex
+from crawler.storage.database import Database
+from crawler.storage.models import Article
 from tests.support.db import db, sqlite_db  # noqa: F401
 from tests.test_dedup import OTHER, PARA, item, pipes
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from crawler.cli import main
+from crawler.commands.cli import main
 from crawler.demo.server import SiteServer
-from crawler.report import source_health
+from crawler.commands.report import source_health
 from tests.support.incsite import IncSite, run_crawl
 
 OK = {"pages_fetched": 20, "articles_stored": 10, "articles_seen": 10, "no_date": 0, "errors": 0}

@@ -12,8 +12,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from crawler.demo.server import SiteServer
-from crawler.runs import mark_dead_runs, per_source_counts, pid_alive
-from crawler.storage import Article, CrawlRun, Database
+from crawler.scheduling.runs import mark_dead_runs, per_source_counts, pid_alive
+from crawler.storage.database import Database
+from crawler.storage.models import Article, CrawlRun
 from tests.support.incsite import IncSite, run_crawl
 from tests.support.pg import db_url  # noqa: F401 - fixture
 

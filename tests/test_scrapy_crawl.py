@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from crawler.demo.server import SiteServer
-from crawler.storage import Article, Database
+from crawler.storage.database import Database
+from crawler.storage.models import Article
 from tests.support.incsite import FAST, REPO, IncSite, crawl_env, run_crawl
 
 

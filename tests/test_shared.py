@@ -20,9 +20,10 @@ import pytest
 from sqlalchemy import select
 
 from crawler.demo.server import SiteServer
-from crawler.lock import CrawlLock, LockHeld
-from crawler.shared import key_prefix
-from crawler.storage import Article, CrawlRun, Database
+from crawler.scheduling.lock import CrawlLock, LockHeld
+from crawler.scheduling.shared import key_prefix
+from crawler.storage.database import Database
+from crawler.storage.models import Article, CrawlRun
 from tests.support.incsite import REPO, IncSite, article_paths, crawl_cmd, crawl_env, run_crawl
 from tests.support.pg import db_url, pg_database  # noqa: F401 - fixture
 
@@ -231,7 +232,7 @@ def test_key_prefix_depends_on_database_and_sources_not_on_credentials(tmp_path:
 def test_finish_rule_waits_for_busy_workers_and_forgets_dead_ones(redis_prefix: str) -> None:
     import redis
 
-    from crawler import shared
+    from crawler.scheduling import shared
 
     client = redis.Redis.from_url(REDIS_URL)
     q, seen, workers = (f"{redis_prefix}:{k}" for k in ("queue", "seen", "workers"))

@@ -8,7 +8,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Request, XmlResponse
 from scrapy.utils.test import get_crawler
 
-from crawler.budget import SourceBudgetMiddleware
+from crawler.scheduling.budget import SourceBudgetMiddleware
 from crawler.items import ArticleItem
 from spiders.news import NewsSpider
 

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from crawler.counters import CounterStats
+from crawler.stats import CounterStats
 from crawler.items import ArticleItem
-from crawler.storage import Article, Database, StorageError
+from crawler.storage.database import Database, StorageError
+from crawler.storage.models import Article
 from pipelines.store import StorePipeline
 from tests.support.pg import PG_ADMIN_URL, drop_pg_database, fresh_pg_database
 

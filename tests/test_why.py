@@ -10,11 +10,11 @@ from click.testing import CliRunner
 from scrapy.settings import Settings
 from sqlalchemy import select
 
-from crawler.cli import main
-from crawler.counters import CounterStats
-from crawler.export import export_corpus
-from crawler.storage import Article, MergeRecord
-from crawler.why import UnknownArticle, explain, unmerge, unmerged_cluster_id
+from crawler.commands.cli import main
+from crawler.stats import CounterStats
+from crawler.storage.export import export_corpus
+from crawler.storage.models import Article, MergeRecord
+from crawler.dedup.why import UnknownArticle, explain, unmerge, unmerged_cluster_id
 from pipelines.dedup import DedupPipeline
 from pipelines.store import StorePipeline
 from tests.support.db import db, sqlite_db  # noqa: F401

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from crawler.demo.server import WebServer
 from crawler.demo.site import build_demo_site, demo_sources
-from crawler.export import export_corpus
-from crawler.report import corpus_stats
-from crawler.runner import project_settings, run_crawl
-from crawler.storage import Database
+from crawler.storage.export import export_corpus
+from crawler.commands.report import corpus_stats
+from crawler.commands.runner import project_settings, run_crawl
+from crawler.storage.database import Database
 
 logger = logging.getLogger(__name__)
 

@@ -209,7 +209,7 @@ def run_articles(db: Any, docs: list[Doc], settings: Any = None) -> tuple[dict[s
 
     from scrapy.settings import Settings
 
-    from crawler.counters import CounterStats
+    from crawler.stats import CounterStats
     from crawler.items import ArticleItem
     from pipelines.dedup import DedupPipeline
 
@@ -229,9 +229,9 @@ def run_headlines(db: Any, heads: list[str]) -> dict[str, str]:
     """Cluster headlines (each as the title of a page): headline -> cluster id."""
     from datetime import UTC, datetime
 
-    from crawler.counters import CounterStats
-    from crawler.dedup_store import variants_by_id
-    from crawler.headlines import HeadlineClusterer, HeadlineConfig, variant_id
+    from crawler.stats import CounterStats
+    from crawler.dedup.index import variants_by_id
+    from crawler.dedup.headlines import HeadlineClusterer, HeadlineConfig, variant_id
     from crawler.items import ArticleItem
     from crawler.text import clean_text
 

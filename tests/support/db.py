@@ -1,4 +1,4 @@
-"""Database fixtures for the dedup/export/import tests: opened ``crawler.storage.Database`` objects.
+"""Database fixtures for the dedup/export/import tests: opened ``crawler.storage.database.Database`` objects.
 
 ``sqlite_db`` (a file in a temp folder), ``postgres_db`` (a fresh database
 created through an AUTOCOMMIT connection to ``postgres`` and dropped after;
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from crawler.storage import Database
+from crawler.storage.database import Database
 from tests.support.pg import pg_database
 
 __all__ = ["db", "postgres_db", "query", "sqlite_db"]

@@ -25,8 +25,9 @@ from typing import Any
 import click
 from sqlalchemy import func, or_, select
 
-from crawler.dedup_store import HeadlineOccurrence, HeadlineVariant
-from crawler.storage import Article, Database
+from crawler.storage.models import HeadlineOccurrence, HeadlineVariant
+from crawler.storage.database import Database
+from crawler.storage.models import Article
 
 logger = logging.getLogger(__name__)
 

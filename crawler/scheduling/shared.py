@@ -36,7 +36,7 @@ the sources, so two different shared crawls never mix.
 Redis must be trusted: the frontier holds pickled requests, which every worker
 unpickles. A shared crawl needs PostgreSQL (SQLite is one machine's file, so
 it is refused); the database's overlap lock is taken in shared mode
-(:class:`crawler.lock.CrawlLock`), so a normal crawl still exits 75 while any
+(:class:`crawler.scheduling.lock.CrawlLock`), so a normal crawl still exits 75 while any
 worker runs. Known limits: a request a worker has taken is lost if that worker
 is killed; the per-source request budget is counted per worker.
 """
@@ -221,8 +221,8 @@ def prepare_shared(settings: Settings, redis_url: str, db_url: str | None = None
     prefix = settings.get("REDIS_KEY_PREFIX") or key_prefix(db_url, sources_path or settings.get("SOURCES_FILE"),
                                                             only)
     for name, value in (("REDIS_URL", redis_url), ("REDIS_KEY_PREFIX", prefix),
-                        ("SCHEDULER", "crawler.shared.RedisScheduler"),
-                        ("DUPEFILTER_CLASS", "crawler.shared.RedisDupeFilter")):
+                        ("SCHEDULER", "crawler.scheduling.shared.RedisScheduler"),
+                        ("DUPEFILTER_CLASS", "crawler.scheduling.shared.RedisDupeFilter")):
         settings.set(name, value, priority="cmdline")
     return prefix
 
@@ -231,11 +231,11 @@ def initialise_database(settings: Settings, url: str) -> None:
     """Migrate the database and record the dedup configuration, one worker at a time.
 
     Workers started together on a fresh database would otherwise race to
-    create the schema. Raises :class:`crawler.storage.StorageError`.
+    create the schema. Raises :class:`crawler.storage.database.StorageError`.
     """
-    from crawler.counters import CounterStats
-    from crawler.lock import lock_key
-    from crawler.storage import Database
+    from crawler.stats import CounterStats
+    from crawler.scheduling.lock import lock_key
+    from crawler.storage.database import Database
 
     db = Database.open(url, migrate=False)
     try:
@@ -245,9 +245,9 @@ def initialise_database(settings: Settings, url: str) -> None:
             try:
                 db.migrate()
                 if settings.getbool("DEDUP_ENABLED", True):
-                    from pipelines.dedup import DedupPipeline
+                    from crawler.dedup.clusterer import Deduplicator
 
-                    DedupPipeline.build(settings, CounterStats(), db).open_spider()
+                    Deduplicator.build(settings, CounterStats(), db).open()
             finally:
                 conn.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (key,))
                 conn.commit()

@@ -1,8 +1,8 @@
-"""``python -m crawler import FILE.jsonl``: an existing corpus through the crawl's pipelines.
+"""``python -m crawler import FILE.jsonl``: an existing corpus through the crawl's cleaning, de-duplication and storage.
 
 Each JSON line needs ``url``, ``title`` and ``text`` (or ``paragraphs``, a list).
-Records go through the same ``CleanPipeline``, ``DedupPipeline`` and
-``StorePipeline`` as crawled pages. Work is batched: everything per record
+Records go through the same ``ArticleCleaner``, ``Deduplicator`` and
+``ArticleWriter`` as crawled pages. Work is batched: everything per record
 that needs no database (parsing, cleaning, normalising, shingles, MinHash
 signature and band keys, headline keys and their band keys) runs in worker
 processes on chunks of ``IMPORT_CHUNK_SIZE`` lines (default 250), while the
@@ -31,11 +31,11 @@ from urllib.parse import urlsplit
 import click
 from scrapy.exceptions import DropItem
 
-from crawler.counters import CounterStats
-from crawler.dedup import DedupConfig, MinHasher
-from crawler.headlines import HeadlineConfig, prepare_headlines
+from crawler.stats import CounterStats
+from crawler.dedup.minhash import DedupConfig, MinHasher
+from crawler.dedup.headlines import HeadlineConfig, prepare_headlines
 from crawler.items import ArticleItem
-from crawler.storage import Database
+from crawler.storage.database import Database
 from crawler.text import load_tables
 
 logger = logging.getLogger(__name__)
@@ -102,11 +102,11 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(settings: Any, config: DedupConfig, headline_config: HeadlineConfig | None) -> None:
-    from pipelines.clean import CleanPipeline
+    from crawler.extract.cleaner import ArticleCleaner
 
     stats = CounterStats()
     _WORKER.update(
-        stats=stats, clean=CleanPipeline.build(settings, stats, None), hasher=MinHasher(config),
+        stats=stats, clean=ArticleCleaner.build(settings, stats, None), hasher=MinHasher(config),
         head_hasher=MinHasher(headline_config.minhash_config()) if headline_config else None,
     )
 
@@ -132,9 +132,9 @@ def _prepare_chunk(lines: list[tuple[int, bytes]], site: str | None) -> tuple[li
     worker process: parsing, cleaning, the body's shingles, signature and band
     keys, the headlines' keys, ids and band keys. A kept record is returned as
     a plain dict (what ``ItemAdapter(item).asdict()`` gives), with its
-    :data:`pipelines.dedup.PreparedFull` and its headlines.
+    :data:`crawler.dedup.clusterer.PreparedFull` and its headlines.
     """
-    from pipelines.dedup import prepare_many
+    from crawler.dedup.clusterer import prepare_many
 
     stats: CounterStats = _WORKER["stats"]
     stats._stats.clear()
@@ -150,7 +150,7 @@ def _prepare_chunk(lines: list[tuple[int, bytes]], site: str | None) -> tuple[li
             out.append((lineno, reason, None))
             continue
         try:
-            item = clean.process_item(item)
+            item = clean.process(item)
         except DropItem:
             stats.inc_value("import/dropped")
             continue
@@ -195,8 +195,8 @@ def import_jsonl(
     default 250), ``IMPORT_WORKERS``, ``IMPORT_WORKER_NICE`` (how much lower
     the workers' CPU priority is than the importing process's, default 10).
     """
-    from pipelines.dedup import DedupPipeline
-    from pipelines.store import StorePipeline
+    from crawler.dedup.clusterer import Deduplicator
+    from crawler.storage.writer import ArticleWriter
 
     stats = CounterStats()
     # Records are prepared in chunks (small: the workers start soon and stay busy) and
@@ -207,12 +207,12 @@ def import_jsonl(
     # One write transaction per import batch (at least), not per 50 articles.
     store_settings = settings.copy()
     store_settings.set("STORAGE_BATCH_SIZE", max(batch, settings.getint("STORAGE_BATCH_SIZE", 50)), priority="cmdline")
-    dedup, store = DedupPipeline.build(settings, stats, db), StorePipeline.build(store_settings, stats, db)
+    dedup, store = Deduplicator.build(settings, stats, db), ArticleWriter.build(store_settings, stats, db)
     config, head_config = dedup.config, dedup.headlines.config if dedup.headlines else None
     if workers is None:
         workers = settings.getint("IMPORT_WORKERS", min(4, os.cpu_count() or 1))
-    dedup.open_spider()
-    store.open_spider()
+    dedup.open()
+    store.open()
     bar = click.progressbar(length=path.stat().st_size, file=sys.stderr, label="import") if progress else None
     load_tables()  # built once here and shared by the forked workers, not once in each
     pool = (
@@ -234,7 +234,7 @@ def import_jsonl(
             heads = [g[2] for g in good] if dedup.headlines else None
             dedup.process_batch(records, prepared=[g[1] for g in good], headlines=heads)
             good.clear()
-            # Plain dicts already: what StorePipeline.process_item would queue, without
+            # Plain dicts already: what ArticleWriter.add would queue, without
             # ItemAdapter's deep copy; flushed (with its retries) when the batch is full.
             store._pending.extend(records)
             if len(store._pending) >= store.batch_size:
@@ -272,8 +272,8 @@ def import_jsonl(
             gc.enable()
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-        store.close_spider()
-        dedup.close_spider()
+        store.close()
+        dedup.close()
         if bar is not None:
             bar.render_finish()
     return _counts(stats)

@@ -20,11 +20,13 @@ from typing import Any
 import xxhash
 from sqlalchemy import or_, select, update
 
-from crawler.dedup import (
+from crawler.dedup.minhash import (
     DedupConfig, MinHasher, SignatureMismatch, jaccard, number_conflicts, number_contexts, story_numbers,
 )
-from crawler.dedup_store import DedupConfigRow, DedupDoc, doc_key
-from crawler.storage import Article, Database, MergeRecord, utcnow
+from crawler.dedup.index import doc_key
+from crawler.storage.models import DedupConfigRow, DedupDoc
+from crawler.storage.database import Database
+from crawler.storage.models import Article, MergeRecord, utcnow
 from crawler.text import normalize_for_matching
 from crawler.urls import canonical_url
 
@@ -94,7 +96,7 @@ def explain(db: Database, url_a: str, url_b: str, config: DedupConfig | None = N
 
     Args:
         config: the dedup configuration of the crawl (default: the default
-            :class:`~crawler.dedup.DedupConfig`); signatures made with another
+            :class:`~crawler.dedup.minhash.DedupConfig`); signatures made with another
             configuration are reported as such, never compared.
 
     Raises:

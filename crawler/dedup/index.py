@@ -30,90 +30,27 @@ from typing import Any
 
 import numpy as np
 import xxhash
-from sqlalchemy import BigInteger, DateTime, Integer, String, Text, delete, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
-from crawler.dedup import to_signed64
-from crawler.storage import Article, MergeRecord, Base, Database, StorageError, insert_ignore, upsert, utcnow
+from crawler.dedup.minhash import to_signed64
+from crawler.storage.bulk import insert_ignore, upsert
+from crawler.storage.database import Database, StorageError
+from crawler.storage.models import (
+    Article, Base, DedupBand, DedupConfigRow, DedupDoc, HeadlineBand, HeadlineOccurrence, HeadlineVariant, MergeRecord,
+    utcnow,
+)
 
 logger = logging.getLogger(__name__)
 
 _CHUNK = 500  # bound parameters per IN (...) query
 _PG_PAGE = 20_000  # rows per INSERT ... SELECT FROM unnest(...) on PostgreSQL
-#: Prefix of an index's fingerprint while ``crawler.reindex`` rebuilds it.
+#: Prefix of an index's fingerprint while ``crawler.dedup.reindex`` rebuilds it.
 REBUILDING = "rebuilding;"
 
 
 class DedupConfigMismatch(StorageError):
     """The database's index was built with another dedup configuration."""
-
-
-class DedupConfigRow(Base):
-    """Fingerprint of the configuration behind one index."""
-
-    __tablename__ = "dedup_config"
-
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    fingerprint: Mapped[str] = mapped_column(String(512))
-    created_at: Mapped[Any] = mapped_column(DateTime(timezone=True))
-
-
-class DedupDoc(Base):
-    """An indexed article copy (may dangle if the crawl died before storing it)."""
-
-    __tablename__ = "dedup_docs"
-
-    doc: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    url: Mapped[str] = mapped_column(String(2048))
-    content_hash: Mapped[str] = mapped_column(String(64), index=True)
-    cluster_id: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[Any] = mapped_column(DateTime(timezone=True))
-
-
-class DedupBand(Base):
-    """One LSH band key of one indexed article copy."""
-
-    __tablename__ = "dedup_bands"
-    __table_args__ = {"sqlite_with_rowid": False}
-
-    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    doc: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-
-
-class HeadlineVariant(Base):
-    """One distinct headline spelling, its normalised key and its cluster."""
-
-    __tablename__ = "headline_variants"
-
-    variant: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # id of the spelling
-    key_id: Mapped[int] = mapped_column(BigInteger, index=True)  # id of the normalised key
-    cluster_id: Mapped[str] = mapped_column(String(40), index=True)
-    text: Mapped[str] = mapped_column(Text)
-    key: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[Any] = mapped_column(DateTime(timezone=True))
-
-
-class HeadlineBand(Base):
-    """One LSH band key of one headline variant."""
-
-    __tablename__ = "headline_bands"
-    __table_args__ = {"sqlite_with_rowid": False}
-
-    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    variant: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-
-
-class HeadlineOccurrence(Base):
-    """A headline seen on a page: its title (pos 0) or entry *pos* of a related list."""
-
-    __tablename__ = "headline_occurrences"
-
-    page_url: Mapped[str] = mapped_column(String(2048), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # title, related
-    pos: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    variant: Mapped[int] = mapped_column(BigInteger, index=True)
-    url: Mapped[str | None] = mapped_column(String(2048))  # the article it points to or stands on
-    created_at: Mapped[Any] = mapped_column(DateTime(timezone=True))
 
 
 def doc_key(url: str) -> int:
@@ -170,7 +107,7 @@ def _insert(s: Session, model: type[Base], rows: Sequence[dict[str, Any]], keys:
     SQLite and PostgreSQL get one driver-level ``executemany`` of a plain
     ``INSERT ... ON CONFLICT`` (SQLAlchemy's per-row parameter processing
     costs more than the insert itself at import rates); other dialects use
-    :func:`crawler.storage.insert_ignore` / :func:`crawler.storage.upsert`.
+    :func:`crawler.storage.database.insert_ignore` / :func:`crawler.storage.database.upsert`.
     """
     if not rows:
         return

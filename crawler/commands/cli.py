@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 import click
 
 from crawler.sources import SourcesError, load_sources
-from crawler.storage import DEFAULT_URL, Database, StorageError, describe_url
+from crawler.storage.database import DEFAULT_URL, Database, StorageError, describe_url
 
 
 class UsageFailure(click.ClickException):
@@ -77,8 +77,8 @@ def crawl(sources_path: str, db: str | None, settings_pairs: tuple[str, ...], on
     Exit codes: 0 done, 1 the run failed (e.g. the database went away),
     2 bad usage or configuration, 75 another crawl holds this database's lock.
     """
-    from crawler.lock import EXIT_LOCKED, CrawlLock, LockHeld
-    from crawler.runner import project_settings, run_crawl
+    from crawler.scheduling.lock import EXIT_LOCKED, CrawlLock, LockHeld
+    from crawler.commands.runner import project_settings, run_crawl
 
     out = CrawlOutput(log_file)
     try:
@@ -98,7 +98,7 @@ def crawl(sources_path: str, db: str | None, settings_pairs: tuple[str, ...], on
         overrides["LOG_INSTALL_ROOT_HANDLER"] = False
     settings = project_settings(overrides)
     if redis_url:  # a shared crawl: PostgreSQL only, Redis reachable (else exit 2)
-        from crawler.shared import SharedCrawlError, initialise_database, prepare_shared
+        from crawler.scheduling.shared import SharedCrawlError, initialise_database, prepare_shared
 
         try:
             prepare_shared(settings, redis_url, url, sources_path, only)
@@ -144,10 +144,10 @@ def crawl(sources_path: str, db: str | None, settings_pairs: tuple[str, ...], on
 def check_dedup_settings(settings: Any, database: Database) -> None:
     """Raise if the DEDUP_* settings are invalid or differ from those the index was built with."""
     if settings.getbool("DEDUP_ENABLED", True):
-        from crawler.counters import CounterStats
-        from pipelines.dedup import DedupPipeline
+        from crawler.stats import CounterStats
+        from crawler.dedup.clusterer import Deduplicator
 
-        DedupPipeline.build(settings, CounterStats(), database).open_spider()
+        Deduplicator.build(settings, CounterStats(), database).open()
 
 
 class CrawlOutput:
@@ -159,13 +159,13 @@ class CrawlOutput:
         if log_file is not None:
             import logging
 
-            from crawler.cron import rotating_handler
+            from crawler.scheduling.cron import rotating_handler
 
             handler = rotating_handler(log_file)
             root = logging.getLogger()
             root.addHandler(handler)
             root.setLevel(logging.INFO)
-            self.logger = logging.getLogger("crawler.cli")
+            self.logger = logging.getLogger("crawler.commands.cli")
 
     def result(self, text: str) -> None:
         if self.logger is not None:
@@ -195,7 +195,7 @@ def extract(file: Path | None, url: str | None, stored_url: str | None, db: str 
     if (file is None) == (stored_url is None):
         fail("give either FILE or --stored URL")
     if stored_url is not None:
-        from crawler.storage import stored_page
+        from crawler.storage.database import stored_page
 
         database = open_db(db)
         try:
@@ -226,7 +226,7 @@ def extract(file: Path | None, url: str | None, stored_url: str | None, db: str 
 def export(fmt: str, out: Path, db: str | None, what: str, all_copies: bool, since: str | None,
            site: str | None) -> None:
     """Export the de-duplicated corpus (JSON lines, CSV or Parquet)."""
-    from crawler.export import export_corpus
+    from crawler.storage.export import export_corpus
 
     database = open_db(db)
     try:
@@ -249,8 +249,8 @@ def export(fmt: str, out: Path, db: str | None, what: str, all_copies: bool, sin
               help="A setting, e.g. -s IMPORT_WORKERS=0 (as for crawl).")
 def import_(file: Path, site: str | None, db: str | None, settings_pairs: tuple[str, ...]) -> None:
     """Clean, de-duplicate and store an existing corpus (JSON lines)."""
-    from crawler.importer import import_jsonl
-    from crawler.runner import project_settings
+    from crawler.storage.importer import import_jsonl
+    from crawler.commands.runner import project_settings
 
     if not file.is_file():
         fail(f"{file}: cannot read: no such file")
@@ -274,7 +274,7 @@ def import_(file: Path, site: str | None, db: str | None, settings_pairs: tuple[
 @click.option("--runs", "n_runs", default=10, show_default=True, metavar="N", help="Runs shown in the history.")
 def stats(db: str | None, as_json: bool, check: bool, n_runs: int) -> None:
     """Show what the database holds, the run history and each source's health."""
-    from crawler.report import corpus_stats, render_stats
+    from crawler.commands.report import corpus_stats, render_stats
 
     database = open_db(db)
     try:
@@ -297,9 +297,9 @@ def stats(db: str | None, as_json: bool, check: bool, n_runs: int) -> None:
               help="The rotated log of the scheduled crawls (relative to the repository).")
 def cron(every: str | None, action: str | None, sources_path: str, db: str | None, log_file: str) -> None:
     """Print (or --install / --remove) the crontab line of a scheduled crawl."""
-    from crawler.cron import SCHEDULES, CronError, CronJob, absolute_db_url, install, remove
+    from crawler.scheduling.cron import SCHEDULES, CronError, CronJob, absolute_db_url, install, remove
 
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     if every is None and action != "remove":
         fail(f"--every is required ({', '.join(SCHEDULES)})")
     if every is not None and every not in SCHEDULES:
@@ -346,9 +346,9 @@ def demo(out_dir: Path) -> None:
 @db_option
 def why(url_a: str, url_b: str, db: str | None) -> None:
     """Explain why two stored URLs were merged (or not): method, score, Jaccard, configuration, when."""
-    from crawler.dedup import DedupConfig
-    from crawler.runner import project_settings
-    from crawler.why import UnknownArticle, explain
+    from crawler.dedup.minhash import DedupConfig
+    from crawler.commands.runner import project_settings
+    from crawler.dedup.why import UnknownArticle, explain
 
     database = open_db(db)
     try:
@@ -372,9 +372,9 @@ def reindex(db: str | None, settings_pairs: tuple[str, ...]) -> None:
     crawl refuses to mix signatures of two configurations. Clusters are kept.
     Exit codes: 0 done, 2 bad usage, 75 a crawl holds this database's lock.
     """
-    from crawler.lock import EXIT_LOCKED, LockHeld, crawl_lock
-    from crawler.reindex import reindex as do_reindex
-    from crawler.runner import project_settings
+    from crawler.scheduling.lock import EXIT_LOCKED, LockHeld, crawl_lock
+    from crawler.dedup.reindex import reindex as do_reindex
+    from crawler.commands.runner import project_settings
 
     overrides = parse_overrides(settings_pairs)
     settings = project_settings(overrides)
@@ -398,8 +398,8 @@ def reindex(db: str | None, settings_pairs: tuple[str, ...]) -> None:
 @db_option
 def unmerge(url: str, db: str | None) -> None:
     """Move one stored copy out of its cluster into its own (recorded; the next export shows it apart)."""
-    from crawler.why import UnknownArticle
-    from crawler.why import unmerge as do_unmerge
+    from crawler.dedup.why import UnknownArticle
+    from crawler.dedup.why import unmerge as do_unmerge
 
     database = open_db(db)
     try:

@@ -53,7 +53,7 @@ class CrawlSummary:
     robots_forbidden: int
     per_source: dict[str, SourceSummary] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
-    run_id: int | None = None  # the crawl_runs row (crawler/runs.py)
+    run_id: int | None = None  # the crawl_runs row (crawler/scheduling/runs.py)
 
     #: finish reasons of a completed run (graceful SIGTERM / Ctrl-C is "shutdown")
     OK_REASONS = ("finished", "shutdown", "closespider_timeout", "closespider_itemcount",
@@ -129,13 +129,11 @@ class CrawlSummary:
 
 def run_crawl(settings: Settings, sources_path: str, only: list[str] | None = None) -> CrawlSummary:
     """Crawl the sources of *sources_path* (all, or those named in *only*)."""
-    from spiders.news import NewsSpider
-
     process = CrawlerProcess(settings)  # root log handler: LOG_INSTALL_ROOT_HANDLER (off with --log-file)
     kwargs: dict[str, Any] = {"sources": sources_path}
     if only:
         kwargs["only"] = ",".join(only)
-    crawler = process.create_crawler(NewsSpider)
+    crawler = process.create_crawler("news")  # by name (SPIDER_MODULES): no import of spiders/
     started = time.monotonic()
     process.crawl(crawler, **kwargs)
     process.start()

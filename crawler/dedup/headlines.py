@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 import xxhash
 from itemadapter import ItemAdapter
 
-from crawler import dedup_store as store
-from crawler.dedup import DedupConfig, MinHasher, to_signed64
-from crawler.storage import utcnow
+from crawler.dedup import index as store
+from crawler.dedup.minhash import DedupConfig, MinHasher, to_signed64
+from crawler.storage.models import utcnow
 from crawler.text import clean_text, normalize_for_matching
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 ``upgrade(engine)`` brings any database to the latest revision; it is what
 ``Database.open`` calls, so users never run Alembic by hand. Developers add a
-revision with ``alembic -c crawler/migrations/alembic.ini revision -m "..."``.
+revision with ``alembic -c crawler/storage/migrations/alembic.ini revision -m "..."``.
 """
 
 from __future__ import annotations

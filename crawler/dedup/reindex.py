@@ -26,13 +26,13 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
 
-from crawler.dedup import DedupConfig, MinHasher
-from crawler.dedup_store import (
-    REBUILDING, DedupBand, DedupConfigRow, DedupDoc, HeadlineBand, HeadlineVariant, doc_key, write_docs,
-    write_headlines,
-)
-from crawler.headlines import HeadlineConfig
-from crawler.storage import Article, Database, upsert, utcnow
+from crawler.dedup.minhash import DedupConfig, MinHasher
+from crawler.dedup.index import REBUILDING, doc_key, write_docs, write_headlines
+from crawler.storage.models import DedupBand, DedupConfigRow, DedupDoc, HeadlineBand, HeadlineVariant
+from crawler.dedup.headlines import HeadlineConfig
+from crawler.storage.bulk import upsert
+from crawler.storage.database import Database
+from crawler.storage.models import Article, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def reindex(
     Returns:
         ``{"articles": n, "headlines": m}``: the rows indexed.
     """
-    from pipelines.dedup import prepare_many
+    from crawler.dedup.clusterer import prepare_many
 
     config = DedupConfig.from_settings(settings)
     hasher = MinHasher(config)

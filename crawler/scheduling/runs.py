@@ -26,7 +26,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from sqlalchemy import select, update
 
-from crawler.storage import CrawlRun, Database, database_from_crawler
+from crawler.storage.database import Database, database_from_crawler
+from crawler.storage.models import CrawlRun
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -1,7 +1,7 @@
 """Incremental crawling: never fetch twice what the database already knows.
 
 Two downloader middlewares, each plugged in by one ``DOWNLOADER_MIDDLEWARES``
-entry, and a bounded duplicate filter (``DUPEFILTER_CLASS``, :mod:`crawler.dupefilter`):
+entry, and a bounded duplicate filter (``DUPEFILTER_CLASS``, :mod:`crawler.scheduling.dupefilter`):
 
 :class:`SkipStoredMiddleware`
     An article page whose URL is stored (``articles.url``) or remembered as
@@ -18,7 +18,7 @@ entry, and a bounded duplicate filter (``DUPEFILTER_CLASS``, :mod:`crawler.dupef
     ``url_state``; a 304 means nothing new there (``incremental/not_modified``).
     Validators are saved only when the run finished and the source had no
     errors, so a killed or failing run never hides what it did not fetch.
-:class:`crawler.dupefilter.BoundedDupeFilter`
+:class:`crawler.scheduling.dupefilter.BoundedDupeFilter`
     Scrapy's request dupefilter with an LRU of at most
     ``INCREMENTAL_DUPEFILTER_MAX`` fingerprints instead of an ever-growing set.
 """
@@ -34,7 +34,9 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from sqlalchemy import select
 
-from crawler.storage import Article, Database, UrlState, database_from_crawler, upsert
+from crawler.storage.bulk import upsert
+from crawler.storage.database import Database, database_from_crawler
+from crawler.storage.models import Article, UrlState
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -1,6 +1,6 @@
 """`python -m crawler stats`: what the database holds, the run history, each source's health.
 
-Health is read from the per-source counts that :mod:`crawler.runs` records
+Health is read from the per-source counts that :mod:`crawler.scheduling.runs` records
 for every run. A source is flagged when
 
 ``dead``
@@ -20,7 +20,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from crawler.storage import Article, CrawlRun, Database
+from crawler.storage.database import Database
+from crawler.storage.models import Article, CrawlRun
 
 #: (flag, numerator counts, denominator) of the redesign checks
 _LOSS_CHECKS = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from crawler.storage import Base
-import crawler.dedup_store  # noqa: F401
+from crawler.storage.models import Base
+import crawler.dedup.index  # noqa: F401
 
 target_metadata = Base.metadata
 config = context.config

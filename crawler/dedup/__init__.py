@@ -1,0 +1,1 @@
+"""Near-duplicate merging: MinHash signatures, the database-resident index, headline clusters, why/unmerge, reindex."""

@@ -1,0 +1,1 @@
+"""Finding and decoding pages: feeds, sitemaps, robots.txt, listing links, page encodings."""

@@ -1,0 +1,194 @@
+"""The article cleaner: extract the article from a page (or clean an imported record) and refuse what is not one.
+
+Each page goes through :func:`crawler.extract.extract_article` (title, body,
+date, authors, tags, attribution, related headlines, boilerplate stripped).
+Pages that are not Arabic news articles are dropped with a reason, counted as
+``clean/dropped/<reason>``. The per-site learned template (blocks repeated
+across a site's pages) is loaded at open and saved at close.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from itemadapter import ItemAdapter
+from scrapy.exceptions import DropItem, NotConfigured
+from sqlalchemy import select
+
+from crawler.extract import SiteTemplate, extract_article
+from crawler.extract.boilerplate import compile_extra, is_boilerplate_line, label_kind
+from crawler.extract.metadata import attribution_of
+from crawler.storage.bulk import upsert
+from crawler.storage.database import Database
+from crawler.storage.models import SiteTemplateRow, utcnow
+from crawler.text import arabic_ratio, clean_text
+from crawler.urls import canonical_url, url_host
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
+
+logger = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=256)
+def _compiled_extra(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """A source's extra boilerplate patterns, compiled once (not once per record)."""
+    return tuple(compile_extra(patterns))
+
+
+class ArticleCleaner:
+    """Turn fetched pages into clean articles.
+
+    Settings:
+        CLEAN_ENABLED: run this pipeline (default True).
+        CLEAN_MIN_CHARS: shortest body kept as an article (default 250).
+        CLEAN_MIN_ARABIC_RATIO: least share of Arabic letters in the body.
+        CLEAN_LEARN_TEMPLATE: learn and apply per-site repeated blocks.
+    """
+
+    def __init__(
+        self,
+        stats: Any,
+        db: Database | None = None,
+        *,
+        min_chars: int = 250,
+        min_arabic_ratio: float = 0.5,
+        learn_template: bool = True,
+        patterns_by_site: dict[str, tuple[str, ...]] | None = None,
+        strip_params: list[str] | None = None,
+    ) -> None:
+        self.stats = stats
+        self.db = db
+        self.min_chars = min_chars
+        self.min_arabic_ratio = min_arabic_ratio
+        self.learn_template = learn_template
+        self.patterns_by_site = patterns_by_site or {}
+        self.strip_params = strip_params
+        self.templates: dict[str, SiteTemplate] = {}
+
+    @classmethod
+    def build(cls, settings: BaseSettings, stats: Any, db: Database | None,
+              patterns_by_site: dict[str, tuple[str, ...]] | None = None) -> ArticleCleaner:
+        """Build from settings, outside a Scrapy crawl (``import``)."""
+        if not settings.getbool("CLEAN_ENABLED", True):
+            raise NotConfigured("CLEAN_ENABLED is off")
+        return cls(
+            stats,
+            db,
+            min_chars=settings.getint("CLEAN_MIN_CHARS", 250),
+            min_arabic_ratio=settings.getfloat("CLEAN_MIN_ARABIC_RATIO", 0.5),
+            learn_template=settings.getbool("CLEAN_LEARN_TEMPLATE", True),
+            patterns_by_site=patterns_by_site,
+            strip_params=settings.getlist("DISCOVERY_STRIP_PARAMS") or None,
+        )
+
+    # -- template persistence -----------------------------------------------------
+
+    def open(self) -> None:
+        if not (self.learn_template and self.db):
+            return
+        with self.db.session() as session:
+            for row in session.scalars(select(SiteTemplateRow)):
+                self.templates[row.site] = SiteTemplate.from_dict(row.data)
+
+    def close(self) -> None:
+        if not (self.learn_template and self.db and self.templates):
+            return
+        rows = [{"site": site, "data": t.to_dict(), "updated_at": utcnow()} for site, t in self.templates.items()]
+        with self.db.begin() as session:
+            upsert(session, SiteTemplateRow, rows, ["site"], ["data", "updated_at"])
+
+    # -- items ----------------------------------------------------------------------
+
+    def _drop(self, reason: str, adapter: ItemAdapter) -> DropItem:
+        self.stats.inc_value(f"clean/dropped/{reason}")
+        self.stats.inc_value(f"source/{adapter['site']}/dropped")
+        return DropItem(f"not an article ({reason}): {adapter['url']}", log_level="INFO")
+
+    def process(self, item: Any) -> Any:
+        """Clean *item* in place and return it.
+
+        Raises:
+            DropItem: not an article; the reason is counted as ``clean/dropped/<reason>``.
+        """
+        adapter = ItemAdapter(item)
+        if adapter.get("raw_html"):
+            self._clean_page(adapter)
+        else:
+            self._clean_record(adapter)
+        text = adapter["text"]
+        if not adapter["title"]:
+            raise self._drop("no_title", adapter)
+        if len(text) < self.min_chars:
+            raise self._drop("too_short", adapter)
+        if arabic_ratio(text) < self.min_arabic_ratio:
+            raise self._drop("not_arabic", adapter)
+        self.stats.inc_value("clean/articles")
+        return item
+
+    def _clean_page(self, adapter: ItemAdapter) -> None:
+        site = adapter["site"]
+        template = self.templates.setdefault(site, SiteTemplate()) if self.learn_template else None
+        result = extract_article(
+            adapter["raw_html"],
+            adapter["url"],
+            fetched_at=adapter["fetched_at"],
+            encoding=adapter.get("encoding"),
+            extra_patterns=self.patterns_by_site.get(site, ()),
+            template=template,
+        )
+        if template is not None and result.block_hashes:
+            template.observe(result.block_hashes)
+        if not result.is_article:
+            raise self._drop(result.reason or "not_article", adapter)
+        # One article, one URL: prefer the page's own rel=canonical on the same site.
+        if result.canonical_url and url_host(result.canonical_url) == url_host(adapter["url"]):
+            adapter["url"] = result.canonical_url
+        adapter["url"] = canonical_url(adapter["url"], *([self.strip_params] if self.strip_params else []))
+        adapter["title"] = result.title or clean_text(adapter.get("hint_title") or "")
+        adapter["text"] = result.text
+        adapter["published_at"] = result.published_at or adapter.get("hint_published_at")
+        adapter["date_source"] = result.date_source or ("hint" if adapter.get("hint_published_at") else None)
+        adapter["authors"] = result.authors
+        adapter["tags"] = result.tags
+        adapter["attribution"] = result.attribution
+        adapter["related_headlines"] = result.related_headlines
+        adapter["lang"] = result.lang
+        adapter["boilerplate_removed"] = result.boilerplate_removed
+        self.stats.inc_value("clean/boilerplate_removed", result.boilerplate_removed)
+
+    def _clean_record(self, adapter: ItemAdapter) -> None:
+        """An imported record: the same line rules as a page body.
+
+        Boilerplate lines are dropped, a source line becomes the attribution, a
+        tag line the tags, and a "read also" / related label ends the body.
+        """
+        extra = _compiled_extra(tuple(self.patterns_by_site.get(adapter["site"], ())))
+        paragraphs, removed = [], 0
+        attribution, tags = adapter.get("attribution"), list(adapter.get("tags") or [])
+        lines = clean_text(adapter.get("text") or "").split("\n")
+        for i, line in enumerate(lines):
+            kind = label_kind(line)
+            if kind == "tags":
+                tags = tags or [t for t in re.split(r"[،,|]|\s{2,}", line.partition(":")[2]) if t.strip()]
+                removed += 1
+                continue
+            if kind in ("read_also", "related", "most_read", "comments"):
+                removed += len(lines) - i
+                break
+            source = attribution_of(line)
+            if source or is_boilerplate_line(line, extra):
+                attribution = attribution or source
+                removed += 1
+                continue
+            paragraphs.append(line)
+        adapter["url"] = canonical_url(adapter["url"], *([self.strip_params] if self.strip_params else []))
+        adapter["title"] = clean_text(adapter.get("title") or "").replace("\n", " ")
+        adapter["text"] = "\n".join(paragraphs)
+        adapter["attribution"] = attribution
+        adapter["tags"] = [t.strip() for t in tags]
+        adapter["boilerplate_removed"] = removed
+        self.stats.inc_value("clean/boilerplate_removed", removed)

@@ -1,0 +1,1 @@
+"""The database: models, engine and sessions, bulk writes, migrations, export and import."""
