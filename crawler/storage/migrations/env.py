@@ -6,7 +6,6 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from crawler.storage.models import Base
-import crawler.dedup.index  # noqa: F401
 
 target_metadata = Base.metadata
 config = context.config
