@@ -82,6 +82,12 @@ DEDUP_SEED = 1
 DEDUP_THRESHOLD = 0.4  # verified Jaccard needed to merge an LSH candidate
 DEDUP_MIN_SHINGLES = 5  # shorter bodies only merge by exact hash
 DEDUP_PENDING_MAX = 5000  # this run's unstored copies kept for matching
+# A copy joins a cluster when its best candidate is within DEDUP_THRESHOLD and
+# every member within DEDUP_MEMBER_THRESHOLD (complete link: no chains, no two
+# members of one cluster under 0.3, "different stories" in the corpus evaluation);
+# this many of the earliest stored members are compared.
+DEDUP_MEMBER_THRESHOLD = 0.3
+DEDUP_MAX_MEMBERS_CHECKED = 100
 DEDUP_ADOPT_CONFIG = False
 DEDUP_HEADLINES = True
 DEDUP_HEADLINE_NGRAM = 3

@@ -352,7 +352,10 @@ def why(url_a: str, url_b: str, db: str | None) -> None:
 
     database = open_db(db)
     try:
-        click.echo(explain(database, url_a, url_b, DedupConfig.from_settings(project_settings())))
+        settings = project_settings()
+        click.echo(explain(database, url_a, url_b, DedupConfig.from_settings(settings),
+                           member_threshold=settings.getfloat("DEDUP_MEMBER_THRESHOLD"),
+                           max_members=settings.getint("DEDUP_MAX_MEMBERS_CHECKED")))
     except UnknownArticle as exc:
         fail(str(exc))
     except ValueError as exc:  # invalid DEDUP_* settings

@@ -105,6 +105,14 @@ class Deduplicator:
         headline_config: headline matching configuration, or None to skip headlines.
         pending_max: copies of this run kept in memory for matching before they are stored.
         adopt_config: accept a changed configuration (after a re-index) instead of failing.
+        max_members: members of a cluster a joining copy is compared with (the earliest).
+        member_threshold: the least Jaccard between a joining copy and every member.
+
+    A copy joins a cluster when its best candidate is within ``config.threshold``
+    *and* it is within ``member_threshold`` of every member checked (complete link),
+    not of one member alone: a chain of close texts (daily bulletins from one
+    template, each a near-copy of the day before) cannot grow one cluster whose first
+    and last members are different stories.
     """
 
     def __init__(
@@ -116,6 +124,8 @@ class Deduplicator:
         *,
         pending_max: int = 5000,
         adopt_config: bool = False,
+        max_members: int = 100,
+        member_threshold: float = 0.3,
     ) -> None:
         self.db = db
         self.stats = stats
@@ -127,6 +137,11 @@ class Deduplicator:
         self._pending: OrderedDict[str, _Doc] = OrderedDict()
         self._by_hash: dict[str, str] = {}
         self._by_band: dict[int, str | set[str]] = {}  # band key -> URL(s) of pending copies
+        self._by_cluster: dict[str, set[str]] = {}  # cluster id -> URLs of pending copies
+        self.max_members = max(1, max_members)
+        if not 0.0 <= member_threshold <= config.threshold:
+            raise ValueError(f"member_threshold must be within [0, {config.threshold}], got {member_threshold}")
+        self.member_threshold = member_threshold
 
     @classmethod
     def build(cls, settings: Settings, stats: Any, db: Database) -> Deduplicator:
@@ -138,6 +153,8 @@ class Deduplicator:
             HeadlineConfig.from_settings(settings) if settings.getbool("DEDUP_HEADLINES", True) else None,
             pending_max=settings.getint("DEDUP_PENDING_MAX", 5000),
             adopt_config=settings.getbool("DEDUP_ADOPT_CONFIG", False),
+            max_members=settings.getint("DEDUP_MAX_MEMBERS_CHECKED", 100),
+            member_threshold=settings.getfloat("DEDUP_MEMBER_THRESHOLD", 0.3),
         )
 
     def open(self) -> None:
@@ -150,6 +167,7 @@ class Deduplicator:
         self._pending.clear()
         self._by_hash.clear()
         self._by_band.clear()
+        self._by_cluster.clear()
 
     # -- the work ---------------------------------------------------------------
     def process_batch(
@@ -176,12 +194,13 @@ class Deduplicator:
             by_band = store.band_candidates(s, [k for ks in keys for k in ks])
             texts = self._candidate_texts(s, urls, keys, by_band)
             head_rows = self.headlines.resolve(s, ads, headlines) if self.headlines else None
-        docs, now = [], utcnow()
-        for ad, url, (h, sh, num, sig, ks) in zip(ads, urls, prepared):
-            cid = self._assign(ad, _Doc(url, "", h, sh, num, ks), by_url, by_hash, by_band, texts)
-            ad["content_hash"], ad["signature"] = h, sig
-            doc = store.doc_key(url)
-            docs.append({"doc": doc, "url": url, "content_hash": h, "cluster_id": cid, "created_at": now})
+            docs, now = [], utcnow()
+            members = _StoredMembers(self, s)
+            for ad, url, (h, sh, num, sig, ks) in zip(ads, urls, prepared):
+                cid = self._assign(ad, _Doc(url, "", h, sh, num, ks), by_url, by_hash, by_band, texts, members)
+                ad["content_hash"], ad["signature"] = h, sig
+                doc = store.doc_key(url)
+                docs.append({"doc": doc, "url": url, "content_hash": h, "cluster_id": cid, "created_at": now})
         with self.db.begin() as s:
             store.write_docs(s, docs, keys)
             if head_rows is not None:
@@ -209,7 +228,9 @@ class Deduplicator:
             out[u] = (sh, num, cid or cluster_id_for(u))
         return out
 
-    def _assign(self, ad: Any, doc: _Doc, by_url: dict, by_hash: dict, by_band: dict, texts: dict) -> str:
+    def _assign(
+        self, ad: Any, doc: _Doc, by_url: dict, by_hash: dict, by_band: dict, texts: dict, members: _StoredMembers
+    ) -> str:
         """Set the item's cluster and duplicate fields; returns its cluster id."""
         url = doc.url
         ad["dup_of_url"] = ad["dup_method"] = ad["dup_score"] = None
@@ -221,7 +242,7 @@ class Deduplicator:
             self.stats.inc_value("dedup/exact")
             ad["dup_of_url"], ad["dup_method"], ad["dup_score"] = match[0], "exact", 1.0
             cid = match[1]
-        elif doc.keys and (near := self._near(doc, by_band, texts)) is not None:
+        elif doc.keys and (near := self._near(doc, by_band, texts, members)) is not None:
             self.stats.inc_value("dedup/near_duplicate")
             ad["dup_of_url"], ad["dup_method"], ad["dup_score"] = near[0], "minhash", round(near[2], 4)
             cid = near[1]
@@ -238,8 +259,8 @@ class Deduplicator:
             return other, self._pending[other].cluster_id
         return by_hash.get(h)
 
-    def _near(self, doc: _Doc, by_band: dict, texts: dict) -> tuple[str, str, float] | None:
-        """The best verified candidate: (url, cluster id, Jaccard), or None."""
+    def _near(self, doc: _Doc, by_band: dict, texts: dict, stored: _StoredMembers) -> tuple[str, str, float] | None:
+        """The best verified candidate whose whole cluster *doc* fits: (url, cluster id, Jaccard), or None."""
         cands: set[str] = set()
         mine = self._by_band
         for k in doc.keys:
@@ -253,7 +274,7 @@ class Deduplicator:
                     cands |= members
         cands.discard(doc.url)
         self.stats.inc_value("dedup/candidates", len(cands))
-        best: tuple[str, str, float] | None = None
+        best: dict[str, tuple[str, float]] = {}  # cluster id -> its best verified member and score
         for cand in sorted(cands):
             pend = self._pending.get(cand)
             if pend is not None:
@@ -268,9 +289,31 @@ class Deduplicator:
                 self.stats.inc_value("dedup/rejected")
             elif number_conflicts(doc.numbers, numbers):  # an update of the story, not a copy
                 self.stats.inc_value("dedup/rejected_numbers")
-            elif best is None or score > best[2]:
-                best = (cand, cid, score)
-        return best
+            elif cid not in best or score > best[cid][1]:
+                best[cid] = (cand, score)
+        for cid, (cand, score) in sorted(best.items(), key=lambda kv: (-kv[1][1], kv[0])):
+            if self._fits(doc, cid, stored):
+                return cand, cid, score
+            self.stats.inc_value("dedup/rejected_cluster")
+        return None
+
+    def cluster_members(self, cid: str, stored: _StoredMembers) -> dict[str, tuple[np.ndarray, dict]]:
+        """url -> (shingles, number contexts) of the copies of cluster *cid* known now."""
+        out = dict(stored.get(cid))
+        for url in self._by_cluster.get(cid, ()):
+            pend = self._pending[url]
+            out[url] = (pend.shingles, pend.numbers)
+        return out
+
+    def _fits(self, doc: _Doc, cid: str, stored: _StoredMembers) -> bool:
+        """Whether *doc* is within ``member_threshold`` of every member of cluster *cid*, with no number conflict."""
+        threshold = self.member_threshold
+        for url, (shingles, numbers) in self.cluster_members(cid, stored).items():
+            if url == doc.url:
+                continue
+            if jaccard(doc.shingles, shingles) < threshold or number_conflicts(doc.numbers, numbers):
+                return False
+        return True
 
     def _remember(self, doc: _Doc) -> None:
         old = self._pending.pop(doc.url, None)
@@ -278,6 +321,7 @@ class Deduplicator:
             self._forget(old)
         self._pending[doc.url] = doc
         self._by_hash.setdefault(doc.content_hash, doc.url)
+        self._by_cluster.setdefault(doc.cluster_id, set()).add(doc.url)
         # band key -> the URL of the one copy holding it (nearly every key), or a set of
         # URLs: no set per key and copy.
         mine, url = self._by_band, doc.url
@@ -294,6 +338,11 @@ class Deduplicator:
     def _forget(self, doc: _Doc) -> None:
         if self._by_hash.get(doc.content_hash) == doc.url:
             del self._by_hash[doc.content_hash]
+        pending = self._by_cluster.get(doc.cluster_id)
+        if pending is not None:
+            pending.discard(doc.url)
+            if not pending:
+                del self._by_cluster[doc.cluster_id]
         mine, url = self._by_band, doc.url
         for k in doc.keys:
             members = mine.get(k)
@@ -306,3 +355,24 @@ class Deduplicator:
                 members.discard(url)
                 if len(members) == 1:
                     mine[k] = members.pop()
+
+
+class _StoredMembers:
+    """The stored copies of clusters a batch's copies may join, read once per cluster and batch."""
+
+    def __init__(self, dedup: Deduplicator, session: Any) -> None:
+        self.dedup = dedup
+        self.session = session
+        self._cache: dict[str, dict[str, tuple[np.ndarray, dict]]] = {}
+
+    def get(self, cid: str) -> dict[str, tuple[np.ndarray, dict]]:
+        """url -> (shingles, number contexts) of the earliest stored members of *cid*."""
+        found = self._cache.get(cid)
+        if found is None:
+            rows = store.cluster_texts(self.session, cid, self.dedup.max_members)
+            found = {}
+            for url, (text, title) in rows.items():
+                _h, sh, num = prepare(self.dedup.hasher, text, title)
+                found[url] = (sh, num)
+            self._cache[cid] = found
+        return found

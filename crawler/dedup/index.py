@@ -277,6 +277,13 @@ def stored_texts(s: Session, urls: Sequence[str]) -> dict[str, tuple[str, str, s
     return out
 
 
+def cluster_texts(s: Session, cluster_id: str, limit: int) -> dict[str, tuple[str, str]]:
+    """url -> (text, title) of the earliest *limit* stored copies of one cluster."""
+    q = (select(Article.url, Article.text, Article.title).where(Article.cluster_id == cluster_id)
+         .order_by(Article.id).limit(limit))
+    return {url: (text, title or "") for url, text, title in s.execute(q)}
+
+
 def _sorted_unique_ints(values: Sequence[int]) -> list[int]:
     """``sorted(set(values))`` of 64-bit ints, by numpy (tens of thousands of band keys per batch)."""
     return np.unique(np.fromiter(values, dtype=np.int64, count=len(values))).tolist()

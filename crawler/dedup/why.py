@@ -91,13 +91,19 @@ def _chain(merges: list[MergeRecord], a: str, b: str) -> list[MergeRecord] | Non
     return None
 
 
-def explain(db: Database, url_a: str, url_b: str, config: DedupConfig | None = None) -> str:
+def explain(
+    db: Database, url_a: str, url_b: str, config: DedupConfig | None = None, member_threshold: float = 0.3,
+    max_members: int = 100,
+) -> str:
     """Why the stored copies at *url_a* and *url_b* are (or are not) one cluster.
 
     Args:
         config: the dedup configuration of the crawl (default: the default
             :class:`~crawler.dedup.minhash.DedupConfig`); signatures made with another
             configuration are reported as such, never compared.
+        member_threshold: ``DEDUP_MEMBER_THRESHOLD``, the least Jaccard a copy
+            needs with every member of a cluster to join it (shown with the members).
+        max_members: how many members of the cluster are compared (the earliest).
 
     Raises:
         UnknownArticle: one of the URLs is not stored.
@@ -115,6 +121,10 @@ def explain(db: Database, url_a: str, url_b: str, config: DedupConfig | None = N
             ).order_by(MergeRecord.created_at, MergeRecord.id)
         ))
         stored_config = s.get(DedupConfigRow, "articles")
+        members = list(s.execute(
+            select(Article.url, Article.text).where(Article.cluster_id == a.cluster_id).order_by(Article.id)
+            .limit(max_members)
+        )) if a.cluster_id else []
     same = bool(a.cluster_id) and a.cluster_id == b.cluster_id
     lines = [
         f"A: {a.url} (site {a.site}, published {a.published_at or '-'}, fetched {_when(a.fetched_at)}, cluster {a.cluster_id})",
@@ -152,11 +162,30 @@ def explain(db: Database, url_a: str, url_b: str, config: DedupConfig | None = N
     )
     if conflicts:
         lines.append(f"numbers: {conflicts} shared context(s) with different numbers (an update of a story is not merged)")
+    if same and len(members) > 1:
+        lines.append(_cluster_line(hasher, members, config.threshold, member_threshold))
     lines.append(f"configuration: {config.fingerprint}")
     if stored_config is not None:
         note = "" if stored_config.fingerprint == config.fingerprint else " (DIFFERS from the configuration above)"
         lines.append(f"index built with: {stored_config.fingerprint} since {_when(stored_config.created_at)}{note}")
     return "\n".join(lines)
+
+
+def _cluster_line(hasher: MinHasher, members: list[Any], threshold: float, member_threshold: float) -> str:
+    """The cluster as a whole: its size and the least verified Jaccard between two members."""
+    sets = [(url, hasher.shingles(normalize_for_matching(text or ""), normalized=True)) for url, text in members]
+    least, pair = 1.0, ("", "")
+    for i, (url_i, sh_i) in enumerate(sets):
+        for url_j, sh_j in sets[i + 1:]:
+            score = jaccard(sh_i, sh_j)
+            if score < least:
+                least, pair = score, (url_i, url_j)
+    return (
+        f"cluster: {len(sets)} copies compared; least verified Jaccard between two of them {least:.4f}"
+        + (f" ({pair[0]} and {pair[1]})" if pair[0] else "")
+        + f"; a copy joins only when its best candidate reaches {threshold} and every member {member_threshold}"
+        " (complete link: no chains)"
+    )
 
 
 def _signature(hasher: MinHasher, blob: bytes | None) -> Any:
