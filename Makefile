@@ -31,6 +31,7 @@ bench-extract: venv
 
 bench-dedup: venv
 	$(BIN)/python benchmarks/bench_dedup.py --write
+	$(BIN)/python benchmarks/eval_corpus.py --write
 
 bench-crawl: venv
 	$(BIN)/python benchmarks/bench_crawl.py --write

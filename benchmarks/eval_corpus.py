@@ -15,7 +15,9 @@ Also reported: records kept (of the file's lines), the largest clusters with the
 titles so that a person can look at them, and any cluster holding two articles
 under 0.3 of each other.
 
-Usage: python benchmarks/eval_corpus.py FILE [FILE ...] [--top 8] [--json OUT]
+Usage: python benchmarks/eval_corpus.py [FILE ...] [--top 8] [--json OUT] [--write]
+(default files: both corpora of ../shared/corpus; --write replaces the section between
+the bench-corpus markers in docs/benchmarks.md). Part of ``make bench-dedup``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ sys.path.insert(0, str(ROOT))
 from crawler.text import normalize_for_matching  # noqa: E402
 
 COPY, DIFFERENT = 0.7, 0.3
+CORPORA = ROOT.parent / "shared" / "corpus"
+DEFAULT_FILES = [CORPORA / "saudinewsnet-2015-07-21_23.jsonl", CORPORA / "ant-jawharafm.jsonl"]
+START, END = "<!-- bench-corpus:start -->", "<!-- bench-corpus:end -->"
 RARE_DF = 20  # a 3-gram in at most this many articles is rare
 
 
@@ -134,14 +139,32 @@ def render(results: list[dict]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--top", type=int, default=8)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = parser.parse_args()
-    results = [evaluate(f, args.top) for f in args.files]
+    files = args.files or [f for f in DEFAULT_FILES if f.exists()]
+    if not files:
+        sys.exit("eval_corpus: no corpus given and ../shared/corpus is absent")
+    results = [evaluate(f, args.top) for f in files]
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
-    sys.stdout.write("\n".join(render(results)) + "\n")
+    lines = render(results)
+    sys.stdout.write("\n".join(lines) + "\n")
+    if args.write:
+        write(lines)
+
+
+def write(lines: list[str]) -> None:
+    doc = ROOT / "docs" / "benchmarks.md"
+    old = doc.read_text(encoding="utf-8")
+    if START not in old:
+        old = old.rstrip("\n") + f"\n\n{START}\n{END}\n"
+    head, rest = old.split(START, 1)
+    tail = rest.split(END, 1)[1]
+    command = "`.venv/bin/python benchmarks/eval_corpus.py --write` (part of `make bench-dedup`)"
+    doc.write_text(f"{head}{START}\nMeasured with {command}.\n\n" + "\n".join(lines) + f"\n{END}{tail}", encoding="utf-8")
 
 
 if __name__ == "__main__":
