@@ -25,6 +25,8 @@ def _write(path: Path) -> Path:
         json.dumps({"url": "https://e.example/1", "text": "لا عنوان"}),
         "",
         json.dumps({"url": "https://f.example/1", "title": "قصير", "text": "نص قصير"}, ensure_ascii=False),
+        json.dumps({"url": "https://g.example/1", "title": "English", "text": "An English brief, not Arabic."}),
+        json.dumps({"url": "https://h.example/1", "title": "فارغ", "text": "المصدر: واس"}, ensure_ascii=False),
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -33,22 +35,22 @@ def _write(path: Path) -> Path:
 def test_import_counts_and_merges(db, tmp_path: Path) -> None:  # noqa: F811
     src = _write(tmp_path / "in.jsonl")
     counts = import_jsonl(src, db, site="fallback", settings=Settings(), workers=0)
-    assert counts["stored"] == 3 and counts["duplicates"] == 1
+    assert counts["stored"] == 4 and counts["duplicates"] == 1  # the two-line brief is an article
     assert counts["bad_lines"] == 2 and counts["bad_reasons"] == {"missing_title": 1, "not_json": 1}
-    assert counts["dropped"] == 1
+    assert counts["dropped"] == 2 and counts["dropped_reasons"] == {"empty": 1, "not_arabic": 1}
     export_corpus(db, tmp_path / "out.jsonl", "jsonl", all_copies=True)
     recs = {r["url"]: r for r in map(json.loads, (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines())}
     assert recs["https://b.example/1"]["site"] == "fallback"
     assert recs["https://b.example/1"]["cluster_id"] == recs["https://a.example/1"]["cluster_id"]
     assert "المصدر" not in recs["https://b.example/1"]["text"]  # cleaned like a crawled page
     again = import_jsonl(src, db, site="fallback", settings=Settings(), workers=0)
-    assert again["stored"] == 0 and again["already_stored"] == 3
+    assert again["stored"] == 0 and again["already_stored"] == 4
 
 
 def test_import_with_worker_processes(sqlite_db, tmp_path: Path) -> None:  # noqa: F811
     counts = import_jsonl(_write(tmp_path / "in.jsonl"), sqlite_db, site=None,
                           settings=Settings({"IMPORT_BATCH_SIZE": 2}), workers=1)
-    assert counts["stored"] == 3 and counts["duplicates"] == 1 and counts["bad_lines"] == 2
+    assert counts["stored"] == 4 and counts["duplicates"] == 1 and counts["bad_lines"] == 2
 
 
 def test_line_rule_set_answers_as_searching_every_rule() -> None:
@@ -80,7 +82,7 @@ def test_import_command_takes_settings(tmp_path: Path) -> None:
     src, url = _write(tmp_path / "in.jsonl"), f"sqlite:///{tmp_path / 'cli.db'}"
     result = CliRunner().invoke(main, ["import", str(src), "--db", url, "-s", "IMPORT_WORKERS=0"])
     assert result.exit_code == 0, result.output
-    assert "stored: 3" in result.output and "bad_lines: 2" in result.output
+    assert "stored: 4" in result.output and "bad_lines: 2" in result.output
     bad = CliRunner().invoke(main, ["import", str(src), "--db", url, "-s", "IMPORT_WORKERS"])
     assert bad.exit_code == 2 and "-s expects NAME=VALUE" in bad.output
 

@@ -115,14 +115,19 @@ class ArticleCleaner:
             DropItem: not an article; the reason is counted as ``clean/dropped/<reason>``.
         """
         adapter = ItemAdapter(item)
-        if adapter.get("raw_html"):
+        page = bool(adapter.get("raw_html"))
+        if page:
             self._clean_page(adapter)
         else:
             self._clean_record(adapter)
         text = adapter["text"]
         if not adapter["title"]:
             raise self._drop("no_title", adapter)
-        if len(text) < self.min_chars:
+        # A fetched page must look like an article; an imported record already is one:
+        # a two-line brief is kept (the contract), only an empty one is dropped.
+        if not text.strip():
+            raise self._drop("empty", adapter)
+        if page and len(text) < self.min_chars:
             raise self._drop("too_short", adapter)
         if arabic_ratio(text) < self.min_arabic_ratio:
             raise self._drop("not_arabic", adapter)

@@ -300,6 +300,7 @@ def _counts(stats: CounterStats) -> dict[str, Any]:
         "already_stored": s.get("store/already_stored", 0),
         "duplicates": s.get("dedup/exact", 0) + s.get("dedup/near_duplicate", 0),
         "dropped": s.get("import/dropped", 0),
+        "dropped_reasons": dict(sorted(stats.prefixed("clean/dropped/").items())),
         "bad_lines": sum(bad.values()),
         "bad_reasons": dict(sorted(bad.items())),
         "headlines": s.get("dedup/headlines_seen", 0),
