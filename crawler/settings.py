@@ -88,6 +88,10 @@ DEDUP_PENDING_MAX = 5000  # this run's unstored copies kept for matching
 # this many of the earliest stored members are compared.
 DEDUP_MEMBER_THRESHOLD = 0.3
 DEDUP_MAX_MEMBERS_CHECKED = 100
+# Under this Jaccard, two texts from one template whose headlines each name what
+# their own body repeats and the other never mentions (another country, city,
+# person) are two stories, not copies.
+DEDUP_NAMES_BELOW = 0.7
 DEDUP_ADOPT_CONFIG = False
 DEDUP_HEADLINES = True
 DEDUP_HEADLINE_NGRAM = 3

@@ -87,3 +87,46 @@ def test_why_shows_the_cluster_rule(sqlite_db) -> None:  # noqa: F811
 def test_member_threshold_is_validated(sqlite_db) -> None:  # noqa: F811
     with pytest.raises(ValueError):
         DedupPipeline.build(Settings({"DEDUP_MEMBER_THRESHOLD": 0.9}), CounterStats(), sqlite_db)
+
+
+# -- one template, two stories -------------------------------------------------------
+CABLE = (
+    "بعث خادم الحرمين الشريفين برقية تهنئة لفخامة رئيس جمهورية {c} بمناسبة ذكرى استقلال بلاده\n"
+    "أعرب فيها عن أصدق التهاني وأطيب التمنيات بالصحة والسعادة لفخامته ولحكومة وشعب {c} الصديق المزيد من التقدم\n"
+    "كما بعث ولي العهد برقية تهنئة مماثلة لرئيس {c} عبر فيها عن تمنياته لشعب {c} بدوام الرخاء"
+)
+
+
+def cable(country: str, prefix: str = "") -> tuple[list[str], str]:
+    return (prefix + CABLE.format(c=country)).split("\n"), f"القيادة تهنئ رئيس {country} بذكرى الاستقلال"
+
+
+def test_one_template_about_two_countries_is_two_stories(db) -> None:  # noqa: F811
+    (colombia, t1), (peru, t2) = cable("كولومبيا"), cable("البيرو")
+    (copy, t3) = cable("كولومبيا", prefix="الرياض (واس) - ")
+    assert 0.4 <= similarity(colombia, peru) < 0.7  # close enough to be a candidate
+    clusters = run(db, [[item("https://a.example/c", colombia, title=t1), item("https://b.example/p", peru, title=t2),
+                         item("https://c.example/c", copy, title=t3)]])
+    assert clusters["https://a.example/c"] != clusters["https://b.example/p"]
+    assert clusters["https://a.example/c"] == clusters["https://c.example/c"]  # the same cable, syndicated
+
+
+@pytest.mark.parametrize(("title_a", "title_b", "body_b", "conflict"), [
+    ("القيادة تهنئ رئيس كولومبيا", "القيادة تهنئ رئيس البيرو", "البيرو", "names"),   # each names its own country
+    ("القيادة تهنئ رئيس كولومبيا", "القيادة تهنئ رئيس كولومبيا", "كولومبيا", None),  # the same names
+    ("القيادة تهنئ رئيس كولومبيا", "تهنئة من القيادة", "كولومبيا", None),            # B's title names nothing new
+    ("ارتفاع الضحايا إلى 12 شخصا", "ارتفاع الضحايا إلى 19 شخصا", "كولومبيا", "numbers"),
+])
+def test_facts_conflict_table(title_a: str, title_b: str, body_b: str, conflict: str | None) -> None:
+    from crawler.dedup.minhash import facts_conflict, story_facts, word_spans
+    from crawler.text import matching_codepoints
+
+    def facts(body: str, title: str):
+        norm, cps = matching_codepoints(body)
+        return story_facts(norm, cps, word_spans(cps), title)
+
+    body = "برقية تهنئة لرئيس {c} بذكرى استقلال {c} والقيادة تهنئ الشعب"
+    a = facts(body.format(c="كولومبيا"), title_a)
+    b = facts(body.format(c=body_b), title_b)
+    assert facts_conflict(a, b) == conflict
+    assert facts_conflict(a, b, names=False) == (conflict if conflict == "numbers" else None)

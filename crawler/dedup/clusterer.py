@@ -32,7 +32,7 @@ from itemadapter import ItemAdapter
 
 from crawler.dedup import index as store
 from crawler.dedup.minhash import (
-    DedupConfig, MinHasher, content_hash, jaccard, number_conflicts, number_contexts, story_numbers, word_spans,
+    DedupConfig, MinHasher, StoryFacts, content_hash, facts_conflict, jaccard, story_facts, word_spans,
 )
 from crawler.dedup.headlines import HeadlineClusterer, HeadlineConfig, HeadlinePrep
 from crawler.storage.models import utcnow
@@ -54,14 +54,14 @@ class _Doc:
     cluster_id: str
     content_hash: str
     shingles: np.ndarray
-    numbers: dict[tuple[str, str], frozenset[str]]
+    facts: StoryFacts
     keys: list[int] = field(default_factory=list)
 
 
-Prepared = tuple[str, np.ndarray, dict[tuple[str, str], frozenset[str]]]
+Prepared = tuple[str, np.ndarray, StoryFacts]
 #: :data:`Prepared` plus the encoded MinHash signature (:meth:`MinHasher.encode`) and
 #: the LSH band keys (empty below ``min_shingles``).
-PreparedFull = tuple[str, np.ndarray, dict[tuple[str, str], frozenset[str]], bytes, list[int]]
+PreparedFull = tuple[str, np.ndarray, StoryFacts, bytes, list[int]]
 
 
 def prepare(hasher: MinHasher, text: str, title: str = "") -> Prepared:
@@ -70,7 +70,7 @@ def prepare(hasher: MinHasher, text: str, title: str = "") -> Prepared:
     spans = word_spans(cps)
     return (
         content_hash(norm), hasher.shingles(norm, codepoints=cps, spans=spans),
-        story_numbers(number_contexts(norm, cps, spans), title),
+        story_facts(norm, cps, spans, title),
     )
 
 
@@ -107,6 +107,10 @@ class Deduplicator:
         adopt_config: accept a changed configuration (after a re-index) instead of failing.
         max_members: members of a cluster a joining copy is compared with (the earliest).
         member_threshold: the least Jaccard between a joining copy and every member.
+        names_below: under this Jaccard, a candidate whose headline names other
+            things than the copy's (:func:`~crawler.dedup.minhash.facts_conflict`)
+            is another story from the same template (checked against the best
+            candidates; the other members are checked for numbers only).
 
     A copy joins a cluster when its best candidate is within ``config.threshold``
     *and* it is within ``member_threshold`` of every member checked (complete link),
@@ -126,6 +130,7 @@ class Deduplicator:
         adopt_config: bool = False,
         max_members: int = 100,
         member_threshold: float = 0.3,
+        names_below: float = 0.7,
     ) -> None:
         self.db = db
         self.stats = stats
@@ -142,6 +147,7 @@ class Deduplicator:
         if not 0.0 <= member_threshold <= config.threshold:
             raise ValueError(f"member_threshold must be within [0, {config.threshold}], got {member_threshold}")
         self.member_threshold = member_threshold
+        self.names_below = names_below
 
     @classmethod
     def build(cls, settings: Settings, stats: Any, db: Database) -> Deduplicator:
@@ -155,6 +161,7 @@ class Deduplicator:
             adopt_config=settings.getbool("DEDUP_ADOPT_CONFIG", False),
             max_members=settings.getint("DEDUP_MAX_MEMBERS_CHECKED", 100),
             member_threshold=settings.getfloat("DEDUP_MEMBER_THRESHOLD", 0.3),
+            names_below=settings.getfloat("DEDUP_NAMES_BELOW", 0.7),
         )
 
     def open(self) -> None:
@@ -278,17 +285,17 @@ class Deduplicator:
         for cand in sorted(cands):
             pend = self._pending.get(cand)
             if pend is not None:
-                other, numbers, cid = pend.shingles, pend.numbers, pend.cluster_id
+                other, facts, cid = pend.shingles, pend.facts, pend.cluster_id
             elif cand in texts:
-                other, numbers, cid = texts[cand]
+                other, facts, cid = texts[cand]
             else:  # index rows of a copy that was never stored
                 self.stats.inc_value("dedup/dangling")
                 continue
             score = jaccard(doc.shingles, other)
             if score < self.config.threshold:
                 self.stats.inc_value("dedup/rejected")
-            elif number_conflicts(doc.numbers, numbers):  # an update of the story, not a copy
-                self.stats.inc_value("dedup/rejected_numbers")
+            elif (why := facts_conflict(doc.facts, facts, names=score < self.names_below)) is not None:
+                self.stats.inc_value(f"dedup/rejected_{why}")
             elif cid not in best or score > best[cid][1]:
                 best[cid] = (cand, score)
         for cid, (cand, score) in sorted(best.items(), key=lambda kv: (-kv[1][1], kv[0])):
@@ -302,16 +309,17 @@ class Deduplicator:
         out = dict(stored.get(cid))
         for url in self._by_cluster.get(cid, ()):
             pend = self._pending[url]
-            out[url] = (pend.shingles, pend.numbers)
+            out[url] = (pend.shingles, pend.facts)
         return out
 
     def _fits(self, doc: _Doc, cid: str, stored: _StoredMembers) -> bool:
         """Whether *doc* is within ``member_threshold`` of every member of cluster *cid*, with no number conflict."""
         threshold = self.member_threshold
-        for url, (shingles, numbers) in self.cluster_members(cid, stored).items():
+        for url, (shingles, facts) in self.cluster_members(cid, stored).items():
             if url == doc.url:
                 continue
-            if jaccard(doc.shingles, shingles) < threshold or number_conflicts(doc.numbers, numbers):
+            score = jaccard(doc.shingles, shingles)
+            if score < threshold or facts_conflict(doc.facts, facts, names=False) is not None:
                 return False
         return True
 

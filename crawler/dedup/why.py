@@ -21,13 +21,13 @@ import xxhash
 from sqlalchemy import or_, select, update
 
 from crawler.dedup.minhash import (
-    DedupConfig, MinHasher, SignatureMismatch, jaccard, number_conflicts, number_contexts, story_numbers,
+    DedupConfig, MinHasher, SignatureMismatch, StoryFacts, facts_conflict, jaccard, number_conflicts, story_facts, word_spans,
 )
 from crawler.dedup.index import doc_key
 from crawler.storage.models import DedupConfigRow, DedupDoc
 from crawler.storage.database import Database
 from crawler.storage.models import Article, MergeRecord, utcnow
-from crawler.text import normalize_for_matching
+from crawler.text import matching_codepoints, normalize_for_matching
 from crawler.urls import canonical_url
 
 __all__ = ["UnknownArticle", "explain", "unmerge", "unmerged_cluster_id"]
@@ -157,11 +157,13 @@ def explain(
     )
     if norm_a == norm_b:
         lines.append("normalised bodies: identical (an exact-hash duplicate)")
-    conflicts = number_conflicts(
-        story_numbers(number_contexts(norm_a), a.title or ""), story_numbers(number_contexts(norm_b), b.title or "")
-    )
+    facts_a, facts_b = _facts(a.text or "", a.title or ""), _facts(b.text or "", b.title or "")
+    conflicts = number_conflicts(facts_a.numbers, facts_b.numbers)
     if conflicts:
         lines.append(f"numbers: {conflicts} shared context(s) with different numbers (an update of a story is not merged)")
+    elif facts_conflict(facts_a, facts_b) == "names":
+        lines.append("names: each headline names something its own body repeats and the other body never mentions"
+                     " (one template, two stories: not merged)")
     if same and len(members) > 1:
         lines.append(_cluster_line(hasher, members, config.threshold, member_threshold))
     lines.append(f"configuration: {config.fingerprint}")
@@ -169,6 +171,11 @@ def explain(
         note = "" if stored_config.fingerprint == config.fingerprint else " (DIFFERS from the configuration above)"
         lines.append(f"index built with: {stored_config.fingerprint} since {_when(stored_config.created_at)}{note}")
     return "\n".join(lines)
+
+
+def _facts(text: str, title: str) -> StoryFacts:
+    norm, cps = matching_codepoints(text)
+    return story_facts(norm, cps, word_spans(cps), title)
 
 
 def _cluster_line(hasher: MinHasher, members: list[Any], threshold: float, member_threshold: float) -> str:
