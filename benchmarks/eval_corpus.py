@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from crawler.text import normalize_for_matching  # noqa: E402
+from crawler.urls import canonical_url  # noqa: E402
 
 COPY, DIFFERENT = 0.7, 0.3
 CORPORA = ROOT.parent / "shared" / "corpus"
@@ -63,7 +64,14 @@ def run(cmd: list[str]) -> float:
 
 
 def evaluate(path: Path, top: int = 8) -> dict:
-    lines = sum(1 for line in path.open("rb") if line.strip())
+    lines, urls = 0, set()
+    for line in path.open(encoding="utf-8"):
+        if line.strip():
+            lines += 1
+            try:
+                urls.add(canonical_url(json.loads(line).get("url") or ""))
+            except (ValueError, AttributeError):
+                pass
     with tempfile.TemporaryDirectory() as tmp:
         db = f"sqlite:///{tmp}/eval.db"
         out = Path(tmp) / "all.jsonl"
@@ -101,8 +109,9 @@ def evaluate(path: Path, top: int = 8) -> dict:
     return {
         "file": path.name,
         "lines": lines,
+        "urls": len(urls),
         "kept": len(records),
-        "kept_share": len(records) / lines if lines else 1.0,
+        "kept_share": len(records) / len(urls) if urls else 1.0,
         "import_seconds": round(seconds, 2),
         "copy_pairs": len(copies),
         "merged_pairs": len(merged),
@@ -121,15 +130,18 @@ def evaluate(path: Path, top: int = 8) -> dict:
 
 def render(results: list[dict]) -> list[str]:
     lines = [
-        "| corpus | records kept | copy pairs | merged pairs | precision | recall | false pairs (clusters) | import s |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| corpus | lines | articles kept / distinct URLs | copy pairs | merged pairs | precision | recall | false pairs (clusters) | import s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         lines.append(
-            f"| {r['file']} | {r['kept']:,} / {r['lines']:,} ({100 * r['kept_share']:.1f}%) | {r['copy_pairs']:,} | "
+            f"| {r['file']} | {r['lines']:,} | {r['kept']:,} / {r['urls']:,} ({100 * r['kept_share']:.1f}%) | "
+            f"{r['copy_pairs']:,} | "
             f"{r['merged_pairs']:,} | {r['precision']:.3f} | {r['recall']:.3f} | {r['false_pairs']} "
             f"({r['clusters_with_false_pairs']}) | {r['import_seconds']:.1f} |"
         )
+    lines += ["", "A line whose URL repeats an earlier line's (percent-encoded or not) is the same article: "
+              "one row per canonical URL."]
     for r in results:
         lines += ["", f"Largest clusters of {r['file']} (size, least Jaccard between two members, first titles):", ""]
         for c in r["largest"]:
