@@ -249,3 +249,24 @@ def test_word_hashes_of_a_very_long_text_match_the_short_path() -> None:
     short_norm, short_cps = matching_codepoints(" ".join(f"كلمة{i}" for i in range(97)))
     short_hashes = word_hashes(short_cps, *word_spans(short_cps))
     assert np.array_equal(long_hashes[:97], short_hashes)
+
+
+def test_permutations_are_datasketch_s_own() -> None:
+    """Pinned to datasketch: our permutation draws are MinHash(num_perm, seed).permutations."""
+    from crawler.dedup.minhash import affine32_permutations
+
+    for num_perm, seed in ((128, 1), (64, 7), (256, 42)):
+        a, b = affine32_permutations(num_perm, seed)
+        ref = MinHash(num_perm=num_perm, seed=seed).permutations
+        assert np.array_equal(a, np.asarray(ref[0], dtype=np.uint32))
+        assert np.array_equal(b, np.asarray(ref[1], dtype=np.uint32))
+
+
+def test_hashing_does_not_import_datasketch() -> None:
+    """datasketch (and the scipy it pulls in) is imported only by to_minhash: not at start-up."""
+    import subprocess
+    import sys
+
+    code = "import sys, crawler.dedup.minhash as m; m.MinHasher(m.DedupConfig()); print('datasketch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -27,13 +27,15 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xxhash
-from datasketch import LeanMinHash, MinHash
 
 from crawler.text import is_digit_table, matching_codepoints
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
 
 __all__ = [
     "DedupConfig", "MinHasher", "SignatureMismatch", "content_hash", "jaccard", "number_conflicts",
@@ -392,6 +394,19 @@ def ngram_hashes_many(bases: Sequence[np.ndarray], n: int) -> list[np.ndarray]:
     return out
 
 
+def affine32_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (a, b) permutation parameters of datasketch's default ``affine32`` MinHash.
+
+    The same draws as ``datasketch.MinHash(num_perm, seed).permutations`` (datasketch
+    2.0, pinned by a test), made here so that hashing never imports datasketch,
+    whose package import pulls in scipy (most of a short import's start-up).
+    """
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=_U32) * _U32(2) + _U32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=_U32)
+    return a, b
+
+
 class MinHasher:
     """Shingles, MinHash signatures and LSH band keys for one :class:`DedupConfig`.
 
@@ -402,11 +417,9 @@ class MinHasher:
 
     def __init__(self, config: DedupConfig) -> None:
         self.config = config
-        # The permutations of datasketch's default scheme, so that our values
-        # equal MinHash(num_perm, seed).update_batch(shingle hashes).
-        perms = MinHash(num_perm=config.num_perm, seed=config.seed, hashfunc=int).permutations
-        self._a = np.asarray(perms[0], dtype=_U32)[:, None]
-        self._b = np.asarray(perms[1], dtype=_U32)[:, None]
+        a, b = affine32_permutations(config.num_perm, config.seed)
+        self._a = a[:, None]
+        self._b = b[:, None]
 
     # -- shingles -----------------------------------------------------------
     def shingles(
@@ -477,6 +490,8 @@ class MinHasher:
 
     def to_minhash(self, signature: np.ndarray) -> LeanMinHash:
         """The signature as a datasketch ``LeanMinHash`` (for use with datasketch tools)."""
+        from datasketch import LeanMinHash, MinHash  # its import pulls in scipy: only when asked
+
         m = MinHash(num_perm=self.config.num_perm, seed=self.config.seed, hashvalues=signature, scheme="affine32")
         return LeanMinHash(m)
 
