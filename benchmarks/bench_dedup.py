@@ -179,7 +179,7 @@ def _import_setup() -> str:
 
     st = project_settings()
     return (f"{st.getint('IMPORT_WORKERS')} worker processes, batches of {st.getint('IMPORT_BATCH_SIZE')}, "
-            f"chunks of {min(st.getint('IMPORT_BATCH_SIZE'), st.getint('IMPORT_CHUNK_SIZE', 250))}")
+            f"chunks of {min(st.getint('IMPORT_BATCH_SIZE'), st.getint('IMPORT_CHUNK_SIZE'))}")
 
 
 STARTUP = r"""
@@ -188,7 +188,7 @@ t_start = int(time.time() * 1000)
 import sys, resource, statistics
 sys.path.insert(0, {root!r})
 from datetime import UTC, datetime
-from scrapy.settings import Settings
+from crawler.commands.runner import project_settings
 from crawler.stats import CounterStats
 from crawler.items import ArticleItem
 from crawler.storage.database import Database
@@ -196,7 +196,8 @@ from pipelines.dedup import DedupPipeline
 from pipelines.store import StorePipeline
 db = Database.open({url!r})
 stats = CounterStats()
-dedup, store = DedupPipeline.build(Settings(), stats, db), StorePipeline.build(Settings(), stats, db)
+settings = project_settings()
+dedup, store = DedupPipeline.build(settings, stats, db), StorePipeline.build(settings, stats, db)
 dedup.open_spider(); store.open_spider()
 import random
 rnd = random.Random(t_start)

@@ -60,10 +60,11 @@ DISCOVERY_SITEMAP_MAX_AGE_DAYS = 0
 DISCOVERY_STRIP_PARAMS = list(DEFAULT_STRIP_PARAMS)  # see crawler/urls.py
 
 # --- Encoding (crawler/discovery/encoding.py) ------------------------------------------
-ENCODING_FIX_ENABLED = True
+ENCODING_FIX_ENABLED = True  # re-decode pages whose Arabic came out garbled
+ENCODING_FIX_THRESHOLD = 0.05  # garble score above which a page is re-decoded
 
 # --- Clean (pipelines/clean.py) ----------------------------------------------
-CLEAN_ENABLED = True
+CLEAN_ENABLED = True  # extract and filter articles (off: items pass as fetched)
 CLEAN_MIN_CHARS = 250  # body shorter than this is not an article
 CLEAN_MIN_ARABIC_RATIO = 0.5  # share of Arabic letters in the body
 CLEAN_LEARN_TEMPLATE = True  # learn repeated per-site blocks as boilerplate
@@ -72,13 +73,13 @@ CLEAN_LEARN_TEMPLATE = True  # learn repeated per-site blocks as boilerplate
 # Chosen from the labelled evaluation set (docs/benchmarks.md, bench-dedup).
 # Signatures are only comparable when SHINGLE*, NUM_PERM, BANDS, ROWS and SEED
 # match: a change is detected at start (exit 2) unless DEDUP_ADOPT_CONFIG.
-DEDUP_ENABLED = True
+DEDUP_ENABLED = True  # merge near-duplicate articles into clusters
 DEDUP_SHINGLE = "word"  # word or char shingles of the matching form
-DEDUP_SHINGLE_SIZE = 3
-DEDUP_NUM_PERM = 128
-DEDUP_BANDS = 32
-DEDUP_ROWS = 4
-DEDUP_SEED = 1
+DEDUP_SHINGLE_SIZE = 3  # words (or characters) per shingle
+DEDUP_NUM_PERM = 128  # MinHash permutations per signature
+DEDUP_BANDS = 32  # LSH bands (BANDS * ROWS <= NUM_PERM)
+DEDUP_ROWS = 4  # signature rows per LSH band
+DEDUP_SEED = 1  # MinHash permutation seed
 DEDUP_THRESHOLD = 0.4  # verified Jaccard needed to merge an LSH candidate
 DEDUP_MIN_SHINGLES = 5  # shorter bodies only merge by exact hash
 DEDUP_PENDING_MAX = 5000  # this run's unstored copies kept for matching
@@ -92,14 +93,14 @@ DEDUP_MAX_MEMBERS_CHECKED = 100
 # their own body repeats and the other never mentions (another country, city,
 # person) are two stories, not copies.
 DEDUP_NAMES_BELOW = 0.7
-DEDUP_ADOPT_CONFIG = False
-DEDUP_HEADLINES = True
-DEDUP_HEADLINE_NGRAM = 3
-DEDUP_HEADLINE_NUM_PERM = 64
-DEDUP_HEADLINE_BANDS = 16
-DEDUP_HEADLINE_ROWS = 4
-DEDUP_HEADLINE_THRESHOLD = 0.6
-DEDUP_HEADLINE_MAX_WORD_DIFF = 2
+DEDUP_ADOPT_CONFIG = False  # accept a changed configuration instead of exiting 2
+DEDUP_HEADLINES = True  # also cluster repeated headlines (crawler/dedup/headlines.py)
+DEDUP_HEADLINE_NGRAM = 3  # character n-grams of a headline
+DEDUP_HEADLINE_NUM_PERM = 64  # headline MinHash permutations
+DEDUP_HEADLINE_BANDS = 16  # headline LSH bands
+DEDUP_HEADLINE_ROWS = 4  # headline LSH rows per band
+DEDUP_HEADLINE_THRESHOLD = 0.6  # verified n-gram Jaccard to merge two headlines
+DEDUP_HEADLINE_MAX_WORD_DIFF = 2  # words one headline may add to the other
 
 # --- Import (crawler/storage/importer.py) ----------------------------------------------
 IMPORT_BATCH_SIZE = 1000  # records per dedup + write transaction
@@ -108,11 +109,18 @@ IMPORT_WORKERS = min(4, os.cpu_count() or 1)  # 0: clean in-process
 IMPORT_WORKER_NICE = 10  # workers yield the CPU to the serial dedup + storage stage
 
 # --- Storage (pipelines/store.py, crawler/storage/database.py) ------------------------
+STORAGE_ENABLED = True  # off: articles are cleaned and de-duplicated but not written
 # The database URL: --db, else the DATABASE_URL environment variable, else
 # SQLite under data/ (created on first use). `-s DATABASE_URL=...` (the
 # contract's name for it) overrides STORAGE_URL.
 STORAGE_URL = os.environ.get("DATABASE_URL") or "sqlite:///data/news.db"
+# The contract's `-s DATABASE_URL=...`: when set, it wins over STORAGE_URL.
+DATABASE_URL = None
 STORAGE_BATCH_SIZE = 50  # items per write transaction
+STORAGE_FLUSH_SECONDS = 10.0  # a partial batch is written after this long
+# Retries of a batch while the database is away (waits 1, 2, 4, 8, 16 s); then
+# the crawl closes with reason database_unavailable (exit 1).
+STORAGE_RETRY_TIMES = 5
 STORAGE_KEEP_RAW_HTML = True  # compressed, so extraction can be re-run
 
 # --- Incremental crawling ----------------------------------------------------
@@ -135,12 +143,15 @@ INCREMENTAL_DUPEFILTER_MAX = 100_000
 DUPEFILTER_CLASS = "crawler.scheduling.dupefilter.BoundedDupeFilter"
 # One crawl per database at a time (`crawl` exits 75 when the lock is taken).
 LOCK_ENABLED = True
+LOCK_HELD = False  # set by `crawl`, which already holds the lock (not for users)
 # Every run is a row of crawl_runs; the running row is refreshed this often.
 RUNS_ENABLED = True
 RUNS_UPDATE_SECONDS = 60
-RUNS_MAX_ERRORS = 50
+RUNS_MAX_ERRORS = 50  # error messages kept on a run's row
+CRAWL_RUN_ID = 0  # set by RunRecorder to this run's crawl_runs id (not for users)
 # `stats` health: a source is flagged when its last RUNS_HEALTH_RUNS runs found
-# no article, or when the last run lost bodies/dates/titles (a redesign).
+# no article, or when the last run lost bodies/dates/titles (a redesign); a loss
+# is only judged on a run (and a baseline) of at least RUNS_HEALTH_MIN_PAGES pages.
 RUNS_HEALTH_RUNS = 3
 RUNS_HEALTH_MIN_PAGES = 5
 
@@ -165,7 +176,6 @@ EXTENSIONS = {
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
-REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 # --- Shared crawl through Redis (crawler/scheduling/shared.py; `crawl --redis URL`) -----

@@ -23,7 +23,7 @@ class StorePipeline(ArticleWriter):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        run_id = crawler.settings.getint("CRAWL_RUN_ID", 0) or None
+        run_id = crawler.settings.getint("CRAWL_RUN_ID") or None
         pipeline = cls.build(crawler.settings, crawler.stats, database_from_crawler(crawler), run_id)
 
         def close_crawl(reason: str) -> None:

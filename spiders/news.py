@@ -17,7 +17,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -25,10 +25,10 @@ import scrapy
 from scrapy.http import HtmlResponse, Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawler.discovery.feeds import classify_links, parse_feed, parse_sitemap, sitemaps_from_robots
+from crawler.discovery.feeds import classify_links, entry_modified, parse_feed, parse_sitemap, sitemaps_from_robots
 from crawler.items import ArticleItem
 from crawler.sources import Source, load_sources
-from crawler.urls import DEFAULT_STRIP_PARAMS, canonical_url, is_probably_not_html, looks_like_non_article, url_host
+from crawler.urls import canonical_url, is_probably_not_html, looks_like_non_article, url_host
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -48,6 +48,9 @@ class NewsSpider(scrapy.Spider):
             this many times its budget (bounds the in-memory queue).
         DISCOVERY_MAX_DEPTH: links followed away from a start page, feed or sitemap.
         DISCOVERY_MAX_PAGES_PER_SECTION: pagination depth of a section.
+        DISCOVERY_SITEMAP_MAX_AGE_DAYS: sitemap entries (pages and child sitemaps)
+            whose ``lastmod`` (else news publication date) is older than this many
+            days are skipped; 0 keeps all. Entries without a date are kept.
         DISCOVERY_STRIP_PARAMS: query parameters removed from URLs.
     """
 
@@ -67,12 +70,13 @@ class NewsSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
-        spider.sources_path = spider.sources_path or settings.get("SOURCES_FILE", "sources.yaml")
-        spider.max_requests = settings.getint("DISCOVERY_MAX_REQUESTS_PER_SOURCE", 2000)
-        spider.schedule_factor = max(1, settings.getint("DISCOVERY_SCHEDULE_FACTOR", 5))
-        spider.max_depth = settings.getint("DISCOVERY_MAX_DEPTH", 3)
-        spider.max_pages = settings.getint("DISCOVERY_MAX_PAGES_PER_SECTION", 5)
-        spider.strip_params = settings.getlist("DISCOVERY_STRIP_PARAMS") or list(DEFAULT_STRIP_PARAMS)
+        spider.sources_path = spider.sources_path or settings.get("SOURCES_FILE")
+        spider.max_requests = settings.getint("DISCOVERY_MAX_REQUESTS_PER_SOURCE")
+        spider.schedule_factor = max(1, settings.getint("DISCOVERY_SCHEDULE_FACTOR"))
+        spider.max_depth = settings.getint("DISCOVERY_MAX_DEPTH")
+        spider.max_pages = settings.getint("DISCOVERY_MAX_PAGES_PER_SECTION")
+        spider.sitemap_max_age_days = settings.getint("DISCOVERY_SITEMAP_MAX_AGE_DAYS")
+        spider.strip_params = settings.getlist("DISCOVERY_STRIP_PARAMS")
         sources = load_sources(spider.sources_path)
         for source in sources:
             if spider.only and source.name not in spider.only:
@@ -197,7 +201,12 @@ class NewsSpider(scrapy.Spider):
             return
         if kind == "urlset":  # newest first: the budget goes to new articles
             entries = sorted(entries, key=lambda e: e.published or e.lastmod or "", reverse=True)
+        max_age = self.sitemap_max_age_days
+        cutoff = datetime.now(UTC) - timedelta(days=max_age) if max_age > 0 else None
         for entry in entries:
+            if cutoff is not None and (when := entry_modified(entry)) is not None and when < cutoff:
+                self._stat("discovery/sitemap_too_old")
+                continue
             if kind == "index":
                 req = self._request(entry.url, source, "sitemap", self.parse_sitemap, priority=20,
                                     canonical=False)

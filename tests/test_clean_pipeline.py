@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 from scrapy.exceptions import DropItem
-from scrapy.settings import Settings
 from sqlalchemy import select
 
 from crawler.stats import CounterStats
@@ -14,7 +13,7 @@ from crawler.items import ArticleItem
 from crawler.storage.database import Database
 from crawler.storage.models import SiteTemplateRow
 from pipelines.clean import CleanPipeline
-from tests.support.db import sqlite_db  # noqa: F401
+from tests.support.settings import project_settings
 
 PARAS = [
     "أعلنت وزارة الزراعة يوم الخميس بدء موسم حصاد القمح في المحافظات الشمالية وسط توقعات بإنتاج وفير هذا العام.",
@@ -37,19 +36,19 @@ def item(url: str, html: bytes = b"", **kw: object) -> ArticleItem:
 
 def build(db: Database | None, patterns: tuple[str, ...] = ()) -> tuple[CleanPipeline, CounterStats]:
     stats = CounterStats()
-    pipeline = CleanPipeline.build(Settings({"CLEAN_LEARN_TEMPLATE": True}), stats, db, {"farm": patterns})
+    pipeline = CleanPipeline.build(project_settings({"CLEAN_LEARN_TEMPLATE": True}), stats, db, {"farm": patterns})
     pipeline.open_spider()
     return pipeline, stats
 
 
-def test_per_source_pattern_strips_a_line(sqlite_db: Database) -> None:  # noqa: F811
+def test_per_source_pattern_strips_a_line(sqlite_db: Database) -> None:
     pipeline, _ = build(sqlite_db, ("^حمّل تطبيق المزرعة",))
     out = pipeline.process_item(item("https://farm.example/n/1", page(1, "حمّل تطبيق المزرعة الآن مجانا")))
     assert "حمّل تطبيق" not in out.text
     assert PARAS[0][:30] in out.text
 
 
-def test_learned_template_is_stored_and_reloaded(sqlite_db: Database) -> None:  # noqa: F811
+def test_learned_template_is_stored_and_reloaded(sqlite_db: Database) -> None:
     promo = "تابعوا بوابة المزرعة على قناتها الجديدة لمتابعة أسعار المحاصيل والأسمدة لحظة بلحظة"
     pipeline, _ = build(sqlite_db)
     for i in range(8):

@@ -13,7 +13,6 @@ from crawler.demo.server import SiteServer
 from crawler.storage.models import Article, CrawlRun
 from tests.support.db import query
 from tests.support.incsite import REPO, IncSite, article_paths, crawl_cmd, crawl_env, run_crawl
-from tests.support.pg import db_url  # noqa: F401 - fixture
 
 N = 24
 SLOW = ("-s", "DOWNLOAD_DELAY=0.12", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "STORAGE_BATCH_SIZE=4")
@@ -41,7 +40,7 @@ def _start_and_wait(sources: Path, url: str, at_least: int) -> subprocess.Popen[
     return proc
 
 
-def test_sigkill_mid_run_then_rerun_completes_without_duplicates(tmp_path: Path, db_url: str) -> None:  # noqa: F811
+def test_sigkill_mid_run_then_rerun_completes_without_duplicates(tmp_path: Path, db_url: str) -> None:
     site = IncSite(tmp_path / "site", N)
     with SiteServer(site.root) as server:
         sources = site.sources(server.base_url)
@@ -64,7 +63,7 @@ def test_sigkill_mid_run_then_rerun_completes_without_duplicates(tmp_path: Path,
     assert _runs(db_url) == [("killed", "killed"), ("finished", "finished")]
 
 
-def test_sigterm_stops_gracefully_saving_what_was_fetched(tmp_path: Path, db_url: str) -> None:  # noqa: F811
+def test_sigterm_stops_gracefully_saving_what_was_fetched(tmp_path: Path, db_url: str) -> None:
     site = IncSite(tmp_path / "site", N)
     with SiteServer(site.root) as server:
         sources = site.sources(server.base_url)

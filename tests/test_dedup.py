@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 from datasketch import MinHash
-from scrapy.settings import Settings
 from sqlalchemy import func, select
 
 from crawler.stats import CounterStats
@@ -21,7 +20,7 @@ from crawler.items import ArticleItem
 from crawler.text import matching_codepoints
 from pipelines.dedup import DedupPipeline
 from pipelines.store import StorePipeline
-from tests.support.db import db, sqlite_db  # noqa: F401
+from tests.support.settings import project_settings
 
 PARA = [
     "أعلنت وزارة الصحة اليوم عن افتتاح مستشفى جديد في مدينة جدة بسعة ثلاثمائة سرير لخدمة سكان المنطقة",
@@ -45,7 +44,7 @@ def item(url: str, paras: list[str], title: str = "افتتاح مستشفى ج�
 
 def pipes(database, **settings):
     stats = CounterStats()
-    s = Settings(settings)
+    s = project_settings(settings)
     dedup, store = DedupPipeline.build(s, stats, database), StorePipeline.build(s, stats, database)
     dedup.open_spider()
     store.open_spider()
@@ -148,7 +147,7 @@ def test_number_contexts_match_the_word_definition(norm: str) -> None:
         assert number_contexts(norm, cps, word_spans(cps)) == expected
 
 
-def test_exact_near_and_different(db) -> None:  # noqa: F811
+def test_exact_near_and_different(db) -> None:
     dedup, store, stats = pipes(db)
     a = dedup.process_item(item("https://a.example/1", PARA, published_at="2025-01-01"))
     b = dedup.process_item(item("https://b.example/1", PARA))
@@ -172,7 +171,7 @@ def test_exact_near_and_different(db) -> None:  # noqa: F811
     assert same.cluster_id == a.cluster_id and same.dup_of_url is None
 
 
-def test_update_of_a_story_is_not_merged(sqlite_db) -> None:  # noqa: F811
+def test_update_of_a_story_is_not_merged(sqlite_db) -> None:
     dedup, _store, stats = pipes(sqlite_db)
     base = [p for p in PARA] + ["وبلغ عدد المصابين 12 شخصا في الحادث بحسب الدفاع المدني"]
     update = [p for p in PARA] + ["وبلغ عدد المصابين 19 شخصا في الحادث بحسب الدفاع المدني"]
@@ -182,7 +181,7 @@ def test_update_of_a_story_is_not_merged(sqlite_db) -> None:  # noqa: F811
     assert stats.get_value("dedup/rejected_numbers") == 1
 
 
-def test_update_with_a_new_number_in_its_headline_is_not_merged(db) -> None:  # noqa: F811
+def test_update_with_a_new_number_in_its_headline_is_not_merged(db) -> None:
     """The body's changed sentence was rewritten (no shared context), the headline's number changed."""
     dedup, store, stats = pipes(db)
     a = dedup.process_item(item("https://a.example/t", PARA, title="ارتفاع عدد المصابين إلى 12 شخصا في جدة"))
@@ -196,7 +195,7 @@ def test_update_with_a_new_number_in_its_headline_is_not_merged(db) -> None:  # 
     assert c.cluster_id == a.cluster_id  # a copy keeps the headline's number
 
 
-def test_config_change_is_detected(sqlite_db) -> None:  # noqa: F811
+def test_config_change_is_detected(sqlite_db) -> None:
     pipes(sqlite_db)
     with pytest.raises(DedupConfigMismatch):
         pipes(sqlite_db, DEDUP_NUM_PERM=64, DEDUP_BANDS=16)
@@ -204,7 +203,7 @@ def test_config_change_is_detected(sqlite_db) -> None:  # noqa: F811
     pipes(sqlite_db, DEDUP_NUM_PERM=64, DEDUP_BANDS=16, DEDUP_ADOPT_CONFIG=True)
 
 
-def test_index_rows_are_written_before_the_item_is_returned(sqlite_db) -> None:  # noqa: F811
+def test_index_rows_are_written_before_the_item_is_returned(sqlite_db) -> None:
     dedup, _store, _stats = pipes(sqlite_db)
     dedup.process_item(item("https://a.example/k", PARA))
     with sqlite_db.session() as s:  # committed, visible to another session
@@ -212,7 +211,7 @@ def test_index_rows_are_written_before_the_item_is_returned(sqlite_db) -> None: 
         assert s.scalar(select(func.count()).select_from(DedupBand)) == 32
 
 
-def test_unstored_items_of_the_run_are_candidates_but_dangling_rows_are_ignored(sqlite_db) -> None:  # noqa: F811
+def test_unstored_items_of_the_run_are_candidates_but_dangling_rows_are_ignored(sqlite_db) -> None:
     dedup, _store, _ = pipes(sqlite_db)
     a = dedup.process_item(item("https://a.example/p", PARA))
     b = dedup.process_item(item("https://b.example/p", PARA[:4]))  # a is not stored yet: found in memory
@@ -228,7 +227,7 @@ def test_unstored_items_of_the_run_are_candidates_but_dangling_rows_are_ignored(
     assert d.cluster_id == c.cluster_id
 
 
-def test_reprocessing_is_idempotent(sqlite_db) -> None:  # noqa: F811
+def test_reprocessing_is_idempotent(sqlite_db) -> None:
     dedup, store, _ = pipes(sqlite_db)
     for _ in range(2):
         store.process_item(dedup.process_item(item("https://a.example/i", PARA)))

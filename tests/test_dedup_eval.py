@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 
 from tests.dedup_eval import evalset
-from tests.support.db import sqlite_db  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not evalset.available(), reason=f"{evalset.CORPUS} is absent (../shared not checked out)")
 
 
-def test_article_precision_recall(sqlite_db) -> None:  # noqa: F811
+def test_article_precision_recall(sqlite_db) -> None:
     ev = evalset.build()
     clusters, _stats = evalset.run_articles(sqlite_db, ev.docs)
     score = evalset.pairwise(ev.article_pairs, clusters)
@@ -19,7 +18,7 @@ def test_article_precision_recall(sqlite_db) -> None:  # noqa: F811
     assert score["recall"] >= 0.95, score
 
 
-def test_headline_precision_recall(sqlite_db) -> None:  # noqa: F811
+def test_headline_precision_recall(sqlite_db) -> None:
     ev = evalset.build(limit_generated=0)
     clusters = evalset.run_headlines(sqlite_db, ev.headlines)
     score = evalset.pairwise(ev.headline_pairs, clusters)

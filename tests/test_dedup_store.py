@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from crawler.dedup.index import _insert, band_candidates, write_docs
 from crawler.storage.models import DedupBand, DedupDoc
-from tests.support.db import db  # noqa: F401
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -17,7 +16,7 @@ def _doc(doc: int, url: str, cid: str) -> dict:
     return {"doc": doc, "url": url, "content_hash": "h" + url, "cluster_id": cid, "created_at": NOW}
 
 
-def test_upserts_keep_the_last_row_of_a_repeated_key(db) -> None:  # noqa: F811
+def test_upserts_keep_the_last_row_of_a_repeated_key(db) -> None:
     with db.begin() as s:
         _insert(s, DedupDoc, [_doc(1, "https://a/1", "c1"), _doc(2, "https://a/2", "c2"), _doc(1, "https://a/1", "c9")],
                 ["doc"], ["url", "content_hash", "cluster_id"])
@@ -27,7 +26,7 @@ def test_upserts_keep_the_last_row_of_a_repeated_key(db) -> None:  # noqa: F811
         assert dict(s.execute(select(DedupDoc.doc, DedupDoc.cluster_id)).all()) == {1: "c9", 2: "c2"}
 
 
-def test_band_rows_written_and_found_in_bulk(db) -> None:  # noqa: F811
+def test_band_rows_written_and_found_in_bulk(db) -> None:
     docs = [_doc(10 + i, f"https://b/{i}", f"c{i}") for i in range(3000)]
     keys = [[(i * 7919 + k) % 5000 - 2500 for k in range(32)] for i in range(3000)]  # shared keys, negatives too
     with db.begin() as s:

@@ -4,6 +4,7 @@ from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
 
 from crawler.discovery.encoding import EncodingFixMiddleware, best_decoding, garble_score
+from tests.support.settings import own_settings
 
 TEXT = "أكد وزير الخارجية أن المحادثات ستتواصل خلال الأسبوع المقبل في العاصمة"
 
@@ -13,7 +14,7 @@ def page(body_text: str) -> str:
 
 
 def middleware() -> EncodingFixMiddleware:
-    return EncodingFixMiddleware.from_crawler(get_crawler(settings_dict={}))
+    return EncodingFixMiddleware.from_crawler(get_crawler(settings_dict=own_settings()))
 
 
 def test_garble_score() -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from scrapy.settings import Settings
 
 import crawler.storage.export as export_mod
 from crawler.stats import CounterStats
@@ -17,14 +16,14 @@ from crawler.storage.export import ARTICLE_FIELDS, HEADLINE_FIELDS, export_corpu
 from crawler.items import ArticleItem
 from pipelines.dedup import DedupPipeline
 from pipelines.store import StorePipeline
-from tests.support.db import db, sqlite_db  # noqa: F401
 from tests.test_dedup import OTHER, PARA
+from tests.support.settings import project_settings
 
 
 @pytest.fixture
-def filled(db):  # noqa: F811
+def filled(db):
     stats = CounterStats()
-    dedup, store = DedupPipeline.build(Settings(), stats, db), StorePipeline.build(Settings(), stats, db)
+    dedup, store = DedupPipeline.build(project_settings(), stats, db), StorePipeline.build(project_settings(), stats, db)
     dedup.open_spider()
     rows = [("https://b.example/1", PARA, "2025-01-02"), ("https://a.example/1", PARA[:4], "2025-01-01"),
             ("https://c.example/1", PARA, None), ("https://d.example/1", OTHER, "2025-01-03")]

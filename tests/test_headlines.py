@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from scrapy.settings import Settings
 
 from crawler.stats import CounterStats
 from crawler.storage.export import headlines
@@ -15,7 +14,7 @@ from crawler.dedup.headlines import HeadlineConfig, headline_key, match_score
 from crawler.items import ArticleItem
 from pipelines.dedup import DedupPipeline
 from pipelines.store import StorePipeline
-from tests.support.db import db, sqlite_db  # noqa: F401
+from tests.support.settings import project_settings
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "article.expected.json"
 CFG = HeadlineConfig()
@@ -50,7 +49,7 @@ def test_numbers_and_tags() -> None:
 
 def _run(database, items):
     stats = CounterStats()
-    dedup, store = DedupPipeline.build(Settings(), stats, database), StorePipeline.build(Settings(), stats, database)
+    dedup, store = DedupPipeline.build(project_settings(), stats, database), StorePipeline.build(project_settings(), stats, database)
     dedup.open_spider()
     for it in items:
         store.process_item(dedup.process_item(it))
@@ -59,7 +58,7 @@ def _run(database, items):
 
 
 @pytest.mark.skipif(not SEED.is_file(), reason="../shared/seed/article.expected.json is absent")
-def test_seed_repeated_headline_has_its_count(db) -> None:  # noqa: F811
+def test_seed_repeated_headline_has_its_count(db) -> None:
     seed = json.loads(SEED.read_text(encoding="utf-8"))
     related = [{"headline": seed["read_also"]["title"], "url": "https://site.example/read-also"}]
     related += [{"headline": h, "url": f"https://site.example/r{i}"} for i, h in enumerate(seed["related_headlines"])]

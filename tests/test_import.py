@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scrapy.settings import Settings
-
 from crawler.storage.export import export_corpus
 from crawler.storage.importer import import_jsonl
-from tests.support.db import db, sqlite_db  # noqa: F401
 from tests.test_dedup import OTHER, PARA
+from tests.support.settings import project_settings
 
 
 def _write(path: Path) -> Path:
@@ -32,9 +30,9 @@ def _write(path: Path) -> Path:
     return path
 
 
-def test_import_counts_and_merges(db, tmp_path: Path) -> None:  # noqa: F811
+def test_import_counts_and_merges(db, tmp_path: Path) -> None:
     src = _write(tmp_path / "in.jsonl")
-    counts = import_jsonl(src, db, site="fallback", settings=Settings(), workers=0)
+    counts = import_jsonl(src, db, site="fallback", settings=project_settings(), workers=0)
     assert counts["stored"] == 4 and counts["duplicates"] == 1  # the two-line brief is an article
     assert counts["bad_lines"] == 2 and counts["bad_reasons"] == {"missing_title": 1, "not_json": 1}
     assert counts["dropped"] == 2 and counts["dropped_reasons"] == {"empty": 1, "not_arabic": 1}
@@ -43,13 +41,13 @@ def test_import_counts_and_merges(db, tmp_path: Path) -> None:  # noqa: F811
     assert recs["https://b.example/1"]["site"] == "fallback"
     assert recs["https://b.example/1"]["cluster_id"] == recs["https://a.example/1"]["cluster_id"]
     assert "المصدر" not in recs["https://b.example/1"]["text"]  # cleaned like a crawled page
-    again = import_jsonl(src, db, site="fallback", settings=Settings(), workers=0)
+    again = import_jsonl(src, db, site="fallback", settings=project_settings(), workers=0)
     assert again["stored"] == 0 and again["already_stored"] == 4
 
 
-def test_import_with_worker_processes(sqlite_db, tmp_path: Path) -> None:  # noqa: F811
+def test_import_with_worker_processes(sqlite_db, tmp_path: Path) -> None:
     counts = import_jsonl(_write(tmp_path / "in.jsonl"), sqlite_db, site=None,
-                          settings=Settings({"IMPORT_BATCH_SIZE": 2}), workers=1)
+                          settings=project_settings({"IMPORT_BATCH_SIZE": 2}), workers=1)
     assert counts["stored"] == 4 and counts["duplicates"] == 1 and counts["bad_lines"] == 2
 
 
@@ -94,6 +92,6 @@ def test_workers_yield_the_cpu_to_the_importing_process() -> None:
     from crawler.dedup.minhash import DedupConfig
     from crawler.storage.importer import _init_pool_worker
 
-    settings = Settings({"IMPORT_WORKER_NICE": 5})
+    settings = project_settings({"IMPORT_WORKER_NICE": 5})
     with ProcessPoolExecutor(1, initializer=_init_pool_worker, initargs=(settings, DedupConfig(), None)) as pool:
         assert pool.submit(os.nice, 0).result() == min(19, os.nice(0) + 5)

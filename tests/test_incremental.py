@@ -15,7 +15,6 @@ from crawler.storage.database import Database
 from crawler.storage.models import Article, UrlState
 from tests.support.db import query
 from tests.support.incsite import IncSite, article_paths, run_crawl
-from tests.support.pg import db_url  # noqa: F401 - fixture
 
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 
@@ -63,7 +62,7 @@ def _count(url: str) -> tuple[int, int]:
     return total, distinct
 
 
-def test_rerun_fetches_only_new_articles(tmp_path: Path, db_url: str) -> None:  # noqa: F811
+def test_rerun_fetches_only_new_articles(tmp_path: Path, db_url: str) -> None:
     site = IncSite(tmp_path / "site", 12)
     with SiteServer(site.root) as server:
         sources = site.sources(server.base_url)

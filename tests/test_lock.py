@@ -17,10 +17,9 @@ from crawler.scheduling.lock import CrawlLock, LockHeld
 from crawler.storage.models import CrawlRun
 from tests.support.db import query
 from tests.support.incsite import REPO, IncSite, crawl_cmd, crawl_env, run_crawl
-from tests.support.pg import db_url  # noqa: F401 - fixture
 
 
-def test_lock_is_exclusive_and_names_its_holder(db_url: str) -> None:  # noqa: F811
+def test_lock_is_exclusive_and_names_its_holder(db_url: str) -> None:
     first = CrawlLock(db_url).acquire()
     try:
         with pytest.raises(LockHeld) as info:
@@ -32,7 +31,7 @@ def test_lock_is_exclusive_and_names_its_holder(db_url: str) -> None:  # noqa: F
     CrawlLock(db_url).acquire().release()  # free again
 
 
-def test_lock_of_a_killed_process_is_taken_over(db_url: str) -> None:  # noqa: F811
+def test_lock_of_a_killed_process_is_taken_over(db_url: str) -> None:
     code = ("import sys,time; from crawler.scheduling.lock import CrawlLock; lock = CrawlLock(sys.argv[1]).acquire();"
             " print('held', flush=True); time.sleep(60)")
     holder = subprocess.Popen([sys.executable, "-c", code, db_url], cwd=REPO, stdout=subprocess.PIPE,
@@ -61,7 +60,7 @@ def _runs(url: str) -> list[tuple[int, str]]:
     return query(url, select(CrawlRun.id, CrawlRun.status).order_by(CrawlRun.id))
 
 
-def test_two_crawls_at_once_second_exits_75(tmp_path: Path, db_url: str) -> None:  # noqa: F811
+def test_two_crawls_at_once_second_exits_75(tmp_path: Path, db_url: str) -> None:
     site = IncSite(tmp_path / "site", 10)
     with SiteServer(site.root) as server:
         sources = site.sources(server.base_url)

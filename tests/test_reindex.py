@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from scrapy.settings import Settings
 from sqlalchemy import func, select, update
 
 from crawler.commands.cli import main
@@ -17,8 +16,8 @@ from crawler.scheduling.lock import crawl_lock
 from crawler.dedup.reindex import reindex
 from crawler.storage.database import Database
 from crawler.storage.models import Article
-from tests.support.db import db, sqlite_db  # noqa: F401
 from tests.test_dedup import OTHER, PARA, item, pipes
+from tests.support.settings import project_settings
 
 
 def _store(database: Database, *items) -> None:
@@ -40,7 +39,7 @@ def _pretend_built_by(database: Database, fingerprint: str) -> None:
         s.execute(update(Article).values(signature=b"MH1old-signature"))
 
 
-def test_reindex_rebuilds_what_a_changed_configuration_refuses(db) -> None:  # noqa: F811
+def test_reindex_rebuilds_what_a_changed_configuration_refuses(db) -> None:
     _store(db, item("https://a.example/1", PARA), item("https://d.example/1", OTHER, title="الأسهم الخليجية"))
     with db.session() as s:
         before = dict(s.execute(select(Article.url, Article.cluster_id)).all())
@@ -48,7 +47,7 @@ def test_reindex_rebuilds_what_a_changed_configuration_refuses(db) -> None:  # n
     with pytest.raises(DedupConfigMismatch, match=r"earlier hashing scheme \(minhash-v1, now minhash-v2\).*reindex"):
         pipes(db)
 
-    counts = reindex(db, Settings())
+    counts = reindex(db, project_settings())
     assert counts == {"articles": 2, "headlines": 2}
     assert _count(db, DedupDoc) == 2 and _count(db, DedupBand) == 2 * DedupConfig().bands
     assert _count(db, HeadlineBand) > 0
@@ -64,18 +63,18 @@ def test_reindex_rebuilds_what_a_changed_configuration_refuses(db) -> None:  # n
     assert copy.cluster_id == before["https://a.example/1"] and copy.dup_method == "minhash"
 
 
-def test_an_interrupted_reindex_is_refused_until_finished(sqlite_db) -> None:  # noqa: F811
+def test_an_interrupted_reindex_is_refused_until_finished(sqlite_db) -> None:
     _store(sqlite_db, item("https://a.example/1", PARA))
     _pretend_built_by(sqlite_db, REBUILDING + DedupConfig().fingerprint)
     with pytest.raises(DedupConfigMismatch, match="interrupted"):
         pipes(sqlite_db)
-    reindex(sqlite_db, Settings())
+    reindex(sqlite_db, project_settings())
     pipes(sqlite_db)  # accepted again
 
 
-def test_reindex_with_other_settings(sqlite_db) -> None:  # noqa: F811
+def test_reindex_with_other_settings(sqlite_db) -> None:
     _store(sqlite_db, item("https://a.example/1", PARA))
-    reindex(sqlite_db, Settings({"DEDUP_SEED": 7}))
+    reindex(sqlite_db, project_settings({"DEDUP_SEED": 7}))
     pipes(sqlite_db, DEDUP_SEED=7)
     with pytest.raises(DedupConfigMismatch):
         pipes(sqlite_db)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 from crawler.commands.cli import main
 from crawler.demo.server import SiteServer
 from crawler.commands.report import source_health
+from crawler.storage.models import CrawlRun
 from tests.support.incsite import IncSite, run_crawl
 
 OK = {"pages_fetched": 20, "articles_stored": 10, "articles_seen": 10, "no_date": 0, "errors": 0}
@@ -80,3 +82,26 @@ def test_check_passes_on_a_healthy_database(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["stats", "--db", db, "--check"])
     assert result.exit_code == 0, result.output
     assert "inc" in result.output and "ok" in result.output
+
+
+def test_stats_health_follows_the_runs_health_settings(sqlite_db) -> None:
+    """RUNS_HEALTH_RUNS (runs that must all be empty) and RUNS_HEALTH_MIN_PAGES (the
+    smallest run a loss is judged on) come from the settings, overridable with -s."""
+    empty = {"pages_fetched": 10, "articles_stored": 0, "articles_seen": 0, "errors": 0}
+    short = {"pages_fetched": 4, "articles_stored": 0, "articles_seen": 0, "dropped_too_short": 4, "errors": 0}
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    runs = [{"quiet": OK, "small": OK}, {"quiet": empty, "small": OK}, {"quiet": empty, "small": short}]  # oldest first
+    with sqlite_db.begin() as s:
+        for i, per_source in enumerate(runs):
+            s.add(CrawlRun(started_at=start + timedelta(hours=i), finished_at=start + timedelta(hours=i, minutes=5),
+                           status="finished", finish_reason="finished", per_source=per_source))
+    url = sqlite_db.url
+
+    def flags(*args: str) -> dict[str, list[str]]:
+        result = CliRunner().invoke(main, ["stats", "--db", url, "--json", *args])
+        assert result.exit_code == 0, result.output
+        return {name: h["flags"] for name, h in json.loads(result.output)["health"].items()}
+
+    assert flags() == {"quiet": [], "small": []}  # 3 runs, 5 pages: neither is judged
+    assert flags("-s", "RUNS_HEALTH_RUNS=2") == {"quiet": ["no_articles"], "small": []}
+    assert flags("-s", "RUNS_HEALTH_MIN_PAGES=4") == {"quiet": [], "small": ["lost_bodies"]}

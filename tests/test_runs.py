@@ -16,7 +16,6 @@ from crawler.scheduling.runs import mark_dead_runs, per_source_counts, pid_alive
 from crawler.storage.database import Database
 from crawler.storage.models import Article, CrawlRun
 from tests.support.incsite import IncSite, run_crawl
-from tests.support.pg import db_url  # noqa: F401 - fixture
 
 
 def _add_running(db: Database, pid: int, host: str) -> int:
@@ -54,7 +53,7 @@ def test_per_source_counts() -> None:
     assert counts["b"]["pages_fetched"] == 0 and counts["b"]["no_date"] == 1
 
 
-def test_a_crawl_is_recorded(tmp_path: Path, db_url: str) -> None:  # noqa: F811
+def test_a_crawl_is_recorded(tmp_path: Path, db_url: str) -> None:
     site = IncSite(tmp_path / "site", 6)
     with SiteServer(site.root) as server:
         proc = run_crawl(site.sources(server.base_url), db_url)

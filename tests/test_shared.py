@@ -25,7 +25,7 @@ from crawler.scheduling.shared import key_prefix
 from crawler.storage.database import Database
 from crawler.storage.models import Article, CrawlRun
 from tests.support.incsite import REPO, IncSite, article_paths, crawl_cmd, crawl_env, run_crawl
-from tests.support.pg import db_url, pg_database  # noqa: F401 - fixture
+from tests.support.pg import pg_database
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 N_ARTICLES = 40
@@ -183,7 +183,7 @@ def test_a_shared_worker_exits_75_while_a_normal_crawl_runs(tmp_path: Path, pg_u
     assert len(err.strip().splitlines()) == 1
 
 
-def test_lock_shared_holders_coexist_and_exclude_a_normal_crawl(db_url: str) -> None:  # noqa: F811
+def test_lock_shared_holders_coexist_and_exclude_a_normal_crawl(db_url: str) -> None:
     first = CrawlLock(db_url, shared=True).acquire()
     second = CrawlLock(db_url, shared=True).acquire()
     try:

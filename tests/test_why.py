@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from scrapy.settings import Settings
 from sqlalchemy import select
 
 from crawler.commands.cli import main
@@ -17,8 +16,8 @@ from crawler.storage.models import Article, MergeRecord
 from crawler.dedup.why import UnknownArticle, explain, unmerge, unmerged_cluster_id
 from pipelines.dedup import DedupPipeline
 from pipelines.store import StorePipeline
-from tests.support.db import db, sqlite_db  # noqa: F401
 from tests.test_dedup import OTHER, PARA, item
+from tests.support.settings import project_settings
 
 A, B, C, D = "https://a.example/1", "https://b.example/1", "https://c.example/1", "https://d.example/1"
 NEAR = ["جدة (واس) - " + PARA[0]] + PARA[1:4] + ["تابعونا على تويتر"]
@@ -26,7 +25,7 @@ NEAR = ["جدة (واس) - " + PARA[0]] + PARA[1:4] + ["تابعونا على ت
 
 def crawl(database, items) -> None:
     stats = CounterStats()
-    dedup, store = DedupPipeline.build(Settings(), stats, database), StorePipeline.build(Settings(), stats, database)
+    dedup, store = DedupPipeline.build(project_settings(), stats, database), StorePipeline.build(project_settings(), stats, database)
     dedup.open_spider()
     store.open_spider()
     for it in items:
@@ -46,7 +45,7 @@ def stored(database) -> list[dict]:
 
 
 @pytest.fixture
-def merged(db):  # noqa: F811
+def merged(db):
     crawl(db, [item(A, PARA, published_at="2025-01-01"), item(B, PARA), item(C, NEAR), item(D, OTHER)])
     return db
 
@@ -89,7 +88,7 @@ def test_unmerge_moves_the_copy_out_and_is_remembered(merged) -> None:
         unmerge(merged, D)  # alone in its cluster
 
 
-def test_cli_why_and_unmerge(sqlite_db) -> None:  # noqa: F811
+def test_cli_why_and_unmerge(sqlite_db) -> None:
     crawl(sqlite_db, [item(A, PARA), item(C, NEAR)])
     runner = CliRunner()
     out = runner.invoke(main, ["why", A, C, "--db", sqlite_db.url])
@@ -101,7 +100,7 @@ def test_cli_why_and_unmerge(sqlite_db) -> None:  # noqa: F811
     assert out.exit_code == 2
 
 
-def test_why_names_the_number_that_kept_an_update_apart(sqlite_db) -> None:  # noqa: F811
+def test_why_names_the_number_that_kept_an_update_apart(sqlite_db) -> None:
     crawl(sqlite_db, [
         item("https://a.example/n", PARA, title="ارتفاع عدد المصابين إلى 12 شخصا"),
         item("https://b.example/n", PARA[:4], title="ارتفاع عدد المصابين إلى 19 شخصا"),

@@ -105,7 +105,7 @@ def crawl(sources_path: str, db: str | None, settings_pairs: tuple[str, ...], on
         except SharedCrawlError as exc:
             out.fail(str(exc))
     lock = None
-    if settings.getbool("LOCK_ENABLED", True):
+    if settings.getbool("LOCK_ENABLED"):
         # The lock comes first: a second crawl exits at once, touching nothing.
         # The workers of a shared crawl hold it together (shared mode).
         lock = CrawlLock(url, shared=bool(redis_url))
@@ -143,7 +143,7 @@ def crawl(sources_path: str, db: str | None, settings_pairs: tuple[str, ...], on
 
 def check_dedup_settings(settings: Any, database: Database) -> None:
     """Raise if the DEDUP_* settings are invalid or differ from those the index was built with."""
-    if settings.getbool("DEDUP_ENABLED", True):
+    if settings.getbool("DEDUP_ENABLED"):
         from crawler.stats import CounterStats
         from crawler.dedup.clusterer import Deduplicator
 
@@ -272,13 +272,18 @@ def import_(file: Path, site: str | None, db: str | None, settings_pairs: tuple[
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--check", is_flag=True, help="Exit 1 when a source is flagged (dead or redesigned).")
 @click.option("--runs", "n_runs", default=10, show_default=True, metavar="N", help="Runs shown in the history.")
-def stats(db: str | None, as_json: bool, check: bool, n_runs: int) -> None:
+@click.option("-s", "settings_pairs", multiple=True, metavar="NAME=VALUE",
+              help="A setting, e.g. -s RUNS_HEALTH_RUNS=5 (as for crawl).")
+def stats(db: str | None, as_json: bool, check: bool, n_runs: int, settings_pairs: tuple[str, ...]) -> None:
     """Show what the database holds, the run history and each source's health."""
     from crawler.commands.report import corpus_stats, render_stats
+    from crawler.commands.runner import project_settings
 
+    settings = project_settings(parse_overrides(settings_pairs))
     database = open_db(db)
     try:
-        data = corpus_stats(database, runs=n_runs)
+        data = corpus_stats(database, runs=n_runs, health_runs=settings.getint("RUNS_HEALTH_RUNS"),
+                            min_pages=settings.getint("RUNS_HEALTH_MIN_PAGES"))
     finally:
         database.close()
     click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else render_stats(data))

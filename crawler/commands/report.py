@@ -91,8 +91,12 @@ def run_history(db: Database, limit: int = 50) -> list[dict[str, Any]]:
     return out
 
 
-def corpus_stats(db: Database, runs: int = 10, *, health_runs: int = 3, min_pages: int = 5) -> dict[str, Any]:
-    """Counts of the stored corpus, the run history and the health of each source."""
+def corpus_stats(db: Database, runs: int = 10, *, health_runs: int, min_pages: int) -> dict[str, Any]:
+    """Counts of the stored corpus, the run history and the health of each source.
+
+    *health_runs* and *min_pages* are the ``RUNS_HEALTH_RUNS`` and ``RUNS_HEALTH_MIN_PAGES``
+    settings (see :func:`source_health`).
+    """
     with db.session() as s:
         total = s.scalar(select(func.count(Article.id))) or 0
         clusters = s.scalar(select(func.count(func.distinct(Article.cluster_id)))) or 0

@@ -156,12 +156,12 @@ class Deduplicator:
             db,
             stats,
             DedupConfig.from_settings(settings),
-            HeadlineConfig.from_settings(settings) if settings.getbool("DEDUP_HEADLINES", True) else None,
-            pending_max=settings.getint("DEDUP_PENDING_MAX", 5000),
-            adopt_config=settings.getbool("DEDUP_ADOPT_CONFIG", False),
-            max_members=settings.getint("DEDUP_MAX_MEMBERS_CHECKED", 100),
-            member_threshold=settings.getfloat("DEDUP_MEMBER_THRESHOLD", 0.3),
-            names_below=settings.getfloat("DEDUP_NAMES_BELOW", 0.7),
+            HeadlineConfig.from_settings(settings) if settings.getbool("DEDUP_HEADLINES") else None,
+            pending_max=settings.getint("DEDUP_PENDING_MAX"),
+            adopt_config=settings.getbool("DEDUP_ADOPT_CONFIG"),
+            max_members=settings.getint("DEDUP_MAX_MEMBERS_CHECKED"),
+            member_threshold=settings.getfloat("DEDUP_MEMBER_THRESHOLD"),
+            names_below=settings.getfloat("DEDUP_NAMES_BELOW"),
         )
 
     def open(self) -> None:

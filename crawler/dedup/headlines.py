@@ -122,14 +122,13 @@ class HeadlineConfig:
 
     @classmethod
     def from_settings(cls, settings: object) -> HeadlineConfig:
-        d = cls()
         return cls(
-            ngram=settings.getint("DEDUP_HEADLINE_NGRAM", d.ngram),  # type: ignore[attr-defined]
-            num_perm=settings.getint("DEDUP_HEADLINE_NUM_PERM", d.num_perm),  # type: ignore[attr-defined]
-            bands=settings.getint("DEDUP_HEADLINE_BANDS", d.bands),  # type: ignore[attr-defined]
-            rows=settings.getint("DEDUP_HEADLINE_ROWS", d.rows),  # type: ignore[attr-defined]
-            threshold=settings.getfloat("DEDUP_HEADLINE_THRESHOLD", d.threshold),  # type: ignore[attr-defined]
-            max_word_diff=settings.getint("DEDUP_HEADLINE_MAX_WORD_DIFF", d.max_word_diff),  # type: ignore[attr-defined]
+            ngram=settings.getint("DEDUP_HEADLINE_NGRAM"),  # type: ignore[attr-defined]
+            num_perm=settings.getint("DEDUP_HEADLINE_NUM_PERM"),  # type: ignore[attr-defined]
+            bands=settings.getint("DEDUP_HEADLINE_BANDS"),  # type: ignore[attr-defined]
+            rows=settings.getint("DEDUP_HEADLINE_ROWS"),  # type: ignore[attr-defined]
+            threshold=settings.getfloat("DEDUP_HEADLINE_THRESHOLD"),  # type: ignore[attr-defined]
+            max_word_diff=settings.getint("DEDUP_HEADLINE_MAX_WORD_DIFF"),  # type: ignore[attr-defined]
         )
 
 

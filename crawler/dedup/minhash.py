@@ -134,17 +134,16 @@ class DedupConfig:
 
     @classmethod
     def from_settings(cls, settings: Any) -> DedupConfig:
-        """Build from ``DEDUP_*`` Scrapy settings (defaults where unset)."""
-        d = cls()
+        """Build from the ``DEDUP_*`` settings (declared in ``crawler/settings.py``)."""
         return cls(
-            shingle=settings.get("DEDUP_SHINGLE", d.shingle),
-            shingle_size=settings.getint("DEDUP_SHINGLE_SIZE", d.shingle_size),
-            num_perm=settings.getint("DEDUP_NUM_PERM", d.num_perm),
-            bands=settings.getint("DEDUP_BANDS", d.bands),
-            rows=settings.getint("DEDUP_ROWS", d.rows),
-            seed=settings.getint("DEDUP_SEED", d.seed),
-            threshold=settings.getfloat("DEDUP_THRESHOLD", d.threshold),
-            min_shingles=settings.getint("DEDUP_MIN_SHINGLES", d.min_shingles),
+            shingle=settings.get("DEDUP_SHINGLE"),
+            shingle_size=settings.getint("DEDUP_SHINGLE_SIZE"),
+            num_perm=settings.getint("DEDUP_NUM_PERM"),
+            bands=settings.getint("DEDUP_BANDS"),
+            rows=settings.getint("DEDUP_ROWS"),
+            seed=settings.getint("DEDUP_SEED"),
+            threshold=settings.getfloat("DEDUP_THRESHOLD"),
+            min_shingles=settings.getint("DEDUP_MIN_SHINGLES"),
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -104,7 +104,7 @@ def reindex(
             progress("articles", counts["articles"])
     _set_fingerprint(db, "articles", config.fingerprint)
 
-    if settings.getbool("DEDUP_HEADLINES", True):
+    if settings.getbool("DEDUP_HEADLINES"):
         head_config = HeadlineConfig.from_settings(settings)
         head_hasher = MinHasher(head_config.minhash_config())
         _set_fingerprint(db, "headlines", REBUILDING + head_config.fingerprint)

@@ -47,7 +47,8 @@ def run_demo(out_dir: Path) -> str:
         articles = export_corpus(db, corpus, "jsonl")
         headlines = export_corpus(db, out_dir / "headlines.jsonl", "jsonl", what="headlines")
         copies = export_corpus(db, out_dir / "all-copies.jsonl", "jsonl", all_copies=True)
-        stats = corpus_stats(db)
+        stats = corpus_stats(db, health_runs=settings.getint("RUNS_HEALTH_RUNS"),
+                             min_pages=settings.getint("RUNS_HEALTH_MIN_PAGES"))
     finally:
         db.close()
     expected = manifest.get("distinct_stories", 0)

@@ -85,9 +85,9 @@ class EncodingFixMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> EncodingFixMiddleware:
-        if not crawler.settings.getbool("ENCODING_FIX_ENABLED", True):
+        if not crawler.settings.getbool("ENCODING_FIX_ENABLED"):
             raise NotConfigured("ENCODING_FIX_ENABLED is off")
-        return cls(crawler.settings.getfloat("ENCODING_FIX_THRESHOLD", 0.05), crawler)
+        return cls(crawler.settings.getfloat("ENCODING_FIX_THRESHOLD"), crawler)
 
     def _inc(self, key: str) -> None:
         if self.crawler is not None and self.crawler.stats is not None:

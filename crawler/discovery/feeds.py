@@ -11,6 +11,7 @@ import gzip
 import logging
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -21,6 +22,7 @@ __all__ = [
     "Entry",
     "LinkSet",
     "classify_links",
+    "entry_modified",
     "maybe_gunzip",
     "parse_feed",
     "parse_sitemap",
@@ -149,6 +151,23 @@ def sitemaps_from_robots(text: str, base_url: str) -> list[str]:
         if key.strip().lower() == "sitemap" and value.strip():
             urls.append(urljoin(base_url, value.strip()))
     return urls
+
+
+def entry_modified(entry: Entry) -> datetime | None:
+    """When a sitemap entry last changed: its ``lastmod``, else its news publication date.
+
+    W3C datetimes (``2025-10-15``, ``2025-10-15T08:30:00+03:00``, ``...Z``); a
+    value without a zone is taken as UTC. None when there is no readable date.
+    """
+    for value in (entry.lastmod, entry.published):
+        if not value:
+            continue
+        try:
+            when = datetime.fromisoformat(value.strip())
+        except ValueError:
+            continue
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return None
 
 
 _PAGINATION = re.compile(

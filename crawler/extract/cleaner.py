@@ -73,16 +73,16 @@ class ArticleCleaner:
     def build(cls, settings: BaseSettings, stats: Any, db: Database | None,
               patterns_by_site: dict[str, tuple[str, ...]] | None = None) -> ArticleCleaner:
         """Build from settings, outside a Scrapy crawl (``import``)."""
-        if not settings.getbool("CLEAN_ENABLED", True):
+        if not settings.getbool("CLEAN_ENABLED"):
             raise NotConfigured("CLEAN_ENABLED is off")
         return cls(
             stats,
             db,
-            min_chars=settings.getint("CLEAN_MIN_CHARS", 250),
-            min_arabic_ratio=settings.getfloat("CLEAN_MIN_ARABIC_RATIO", 0.5),
-            learn_template=settings.getbool("CLEAN_LEARN_TEMPLATE", True),
+            min_chars=settings.getint("CLEAN_MIN_CHARS"),
+            min_arabic_ratio=settings.getfloat("CLEAN_MIN_ARABIC_RATIO"),
+            learn_template=settings.getbool("CLEAN_LEARN_TEMPLATE"),
             patterns_by_site=patterns_by_site,
-            strip_params=settings.getlist("DISCOVERY_STRIP_PARAMS") or None,
+            strip_params=settings.getlist("DISCOVERY_STRIP_PARAMS"),
         )
 
     # -- template persistence -----------------------------------------------------
@@ -152,7 +152,7 @@ class ArticleCleaner:
         # One article, one URL: prefer the page's own rel=canonical on the same site.
         if result.canonical_url and url_host(result.canonical_url) == url_host(adapter["url"]):
             adapter["url"] = result.canonical_url
-        adapter["url"] = canonical_url(adapter["url"], *([self.strip_params] if self.strip_params else []))
+        adapter["url"] = canonical_url(adapter["url"], *([self.strip_params] if self.strip_params is not None else []))
         adapter["title"] = result.title or clean_text(adapter.get("hint_title") or "")
         adapter["text"] = result.text
         adapter["published_at"] = result.published_at or adapter.get("hint_published_at")
@@ -190,7 +190,7 @@ class ArticleCleaner:
                 removed += 1
                 continue
             paragraphs.append(line)
-        adapter["url"] = canonical_url(adapter["url"], *([self.strip_params] if self.strip_params else []))
+        adapter["url"] = canonical_url(adapter["url"], *([self.strip_params] if self.strip_params is not None else []))
         adapter["title"] = clean_text(adapter.get("title") or "").replace("\n", " ")
         adapter["text"] = "\n".join(paragraphs)
         adapter["attribution"] = attribution

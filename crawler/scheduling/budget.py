@@ -40,7 +40,7 @@ class SourceBudgetMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SourceBudgetMiddleware:
-        return cls(crawler, crawler.settings.getint("DISCOVERY_MAX_REQUESTS_PER_SOURCE", 2000))
+        return cls(crawler, crawler.settings.getint("DISCOVERY_MAX_REQUESTS_PER_SOURCE"))
 
     def process_request(self, request: Request) -> None:
         source = request.meta.get("source")

@@ -35,7 +35,7 @@ class BoundedDupeFilter(BaseDupeFilter):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BoundedDupeFilter:
-        return cls(crawler.settings.getint("INCREMENTAL_DUPEFILTER_MAX", 100_000), crawler.request_fingerprinter,
+        return cls(crawler.settings.getint("INCREMENTAL_DUPEFILTER_MAX"), crawler.request_fingerprinter,
                    crawler.stats, crawler.settings.getbool("DUPEFILTER_DEBUG"))
 
     def __len__(self) -> int:

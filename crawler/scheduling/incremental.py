@@ -108,7 +108,7 @@ class UrlStateWriter:
     def for_crawler(cls, crawler: Crawler) -> UrlStateWriter:
         writer = getattr(crawler, "news_url_state", None)
         if writer is None:
-            writer = cls(database_from_crawler(crawler), crawler.settings.getint("INCREMENTAL_STATE_BATCH", 200))
+            writer = cls(database_from_crawler(crawler), crawler.settings.getint("INCREMENTAL_STATE_BATCH"))
             crawler.news_url_state = writer
         return writer
 
@@ -156,11 +156,11 @@ class SkipStoredMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SkipStoredMiddleware:
-        if not crawler.settings.getbool("INCREMENTAL_ENABLED", True):
+        if not crawler.settings.getbool("INCREMENTAL_ENABLED"):
             raise NotConfigured("INCREMENTAL_ENABLED is off")
         mw = cls(crawler, database_from_crawler(crawler), UrlStateWriter.for_crawler(crawler),
-                 crawler.settings.getfloat("INCREMENTAL_RECHECK_HOURS", 0),
-                 crawler.settings.getint("INCREMENTAL_LISTING_LINKS", 8))
+                 crawler.settings.getfloat("INCREMENTAL_RECHECK_HOURS"),
+                 crawler.settings.getint("INCREMENTAL_LISTING_LINKS"))
         crawler.signals.connect(mw.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(mw.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
@@ -255,8 +255,8 @@ class ConditionalRequestMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
-        if not (crawler.settings.getbool("INCREMENTAL_ENABLED", True)
-                and crawler.settings.getbool("INCREMENTAL_CONDITIONAL", True)):
+        if not (crawler.settings.getbool("INCREMENTAL_ENABLED")
+                and crawler.settings.getbool("INCREMENTAL_CONDITIONAL")):
             raise NotConfigured("INCREMENTAL_CONDITIONAL is off")
         mw = cls(crawler, database_from_crawler(crawler), UrlStateWriter.for_crawler(crawler))
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)

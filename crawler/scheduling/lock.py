@@ -224,7 +224,7 @@ class LockExtension:
         from scrapy.exceptions import NotConfigured
 
         settings = crawler.settings
-        if not settings.getbool("LOCK_ENABLED", True) or settings.getbool("LOCK_HELD") or settings.get("REDIS_URL"):
+        if not settings.getbool("LOCK_ENABLED") or settings.getbool("LOCK_HELD") or settings.get("REDIS_URL"):
             raise NotConfigured("the overlap lock is taken by the command line or disabled")
         url = settings.get("DATABASE_URL") or settings.get("STORAGE_URL")
         lock = CrawlLock(url)

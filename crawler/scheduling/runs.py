@@ -123,11 +123,11 @@ class RunRecorder:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
         settings = crawler.settings
-        if not settings.getbool("RUNS_ENABLED", True):
+        if not settings.getbool("RUNS_ENABLED"):
             raise NotConfigured("RUNS_ENABLED is off")
-        ext = cls(crawler, database_from_crawler(crawler), update_seconds=settings.getfloat("RUNS_UPDATE_SECONDS", 60),
-                  max_errors=settings.getint("RUNS_MAX_ERRORS", 50))
-        mark_dead_runs(ext.db, all_running=settings.getbool("LOCK_HELD", False))
+        ext = cls(crawler, database_from_crawler(crawler), update_seconds=settings.getfloat("RUNS_UPDATE_SECONDS"),
+                  max_errors=settings.getint("RUNS_MAX_ERRORS"))
+        mark_dead_runs(ext.db, all_running=settings.getbool("LOCK_HELD"))
         ext.start_run()
         if not settings.frozen:  # extensions are built before the settings freeze
             settings.set("CRAWL_RUN_ID", ext.run_id, priority="cmdline")

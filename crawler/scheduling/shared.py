@@ -159,7 +159,7 @@ def redis_from_crawler(crawler: Crawler) -> Redis:
         url = crawler.settings.get("REDIS_URL")
         if not url:
             raise SharedCrawlError("REDIS_URL is not set: a shared crawl needs `crawl --redis URL`")
-        client = redis_client(url, crawler.settings.getfloat("REDIS_CONNECT_TIMEOUT", 5.0))
+        client = redis_client(url, crawler.settings.getfloat("REDIS_CONNECT_TIMEOUT"))
         crawler.news_redis = client
     return client
 
@@ -210,7 +210,7 @@ def prepare_shared(settings: Settings, redis_url: str, db_url: str | None = None
     if backend != "postgresql":
         raise SharedCrawlError(f"a shared crawl (--redis) needs a PostgreSQL database that every worker reaches,"
                                f" not {backend}")
-    timeout = settings.getfloat("REDIS_CONNECT_TIMEOUT", 5.0)
+    timeout = settings.getfloat("REDIS_CONNECT_TIMEOUT")
     try:
         redis_client(redis_url, timeout).ping()
     except ValueError as exc:
@@ -244,7 +244,7 @@ def initialise_database(settings: Settings, url: str) -> None:
             conn.exec_driver_sql("SELECT pg_advisory_lock(%s)", (key,))
             try:
                 db.migrate()
-                if settings.getbool("DEDUP_ENABLED", True):
+                if settings.getbool("DEDUP_ENABLED"):
                     from crawler.dedup.clusterer import Deduplicator
 
                     Deduplicator.build(settings, CounterStats(), db).open()
@@ -331,10 +331,10 @@ class RedisScheduler(BaseScheduler):
         settings = crawler.settings
         dupefilter = build_from_crawler(load_object(settings["DUPEFILTER_CLASS"]), crawler)
         scheduler = cls(crawler, redis_from_crawler(crawler), crawler_prefix(crawler), dupefilter,
-                        heartbeat=settings.getfloat("REDIS_HEARTBEAT_SECONDS", 5.0),
-                        worker_timeout=settings.getfloat("REDIS_WORKER_TIMEOUT", 60.0),
-                        idle_poll=settings.getfloat("REDIS_IDLE_POLL_SECONDS", 0.5),
-                        key_ttl=settings.getint("REDIS_KEY_TTL_SECONDS", 86_400))
+                        heartbeat=settings.getfloat("REDIS_HEARTBEAT_SECONDS"),
+                        worker_timeout=settings.getfloat("REDIS_WORKER_TIMEOUT"),
+                        idle_poll=settings.getfloat("REDIS_IDLE_POLL_SECONDS"),
+                        key_ttl=settings.getint("REDIS_KEY_TTL_SECONDS"))
         crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
         return scheduler
 

@@ -119,7 +119,7 @@ def _init_pool_worker(settings: Any, config: DedupConfig, headline_config: Headl
     gc.enable()
     # De-duplication and storage run in one process, one batch after another: that
     # serial stage sets the pace. Workers yield the CPU to it rather than share it.
-    nice = settings.getint("IMPORT_WORKER_NICE", 10)
+    nice = settings.getint("IMPORT_WORKER_NICE")
     if nice > 0 and hasattr(os, "nice"):
         os.nice(nice)
     _init_worker(settings, config, headline_config)
@@ -202,15 +202,15 @@ def import_jsonl(
     # Records are prepared in chunks (small: the workers start soon and stay busy) and
     # de-duplicated and stored in batches of several chunks (large: each write
     # transaction rewrites the index pages it touches, so fewer, larger ones cost less).
-    batch = max(1, settings.getint("IMPORT_BATCH_SIZE", 1000))
-    chunk = max(1, min(batch, settings.getint("IMPORT_CHUNK_SIZE", 250)))
+    batch = max(1, settings.getint("IMPORT_BATCH_SIZE"))
+    chunk = max(1, min(batch, settings.getint("IMPORT_CHUNK_SIZE")))
     # One write transaction per import batch (at least), not per 50 articles.
     store_settings = settings.copy()
-    store_settings.set("STORAGE_BATCH_SIZE", max(batch, settings.getint("STORAGE_BATCH_SIZE", 50)), priority="cmdline")
+    store_settings.set("STORAGE_BATCH_SIZE", max(batch, settings.getint("STORAGE_BATCH_SIZE")), priority="cmdline")
     dedup, store = Deduplicator.build(settings, stats, db), ArticleWriter.build(store_settings, stats, db)
     config, head_config = dedup.config, dedup.headlines.config if dedup.headlines else None
     if workers is None:
-        workers = settings.getint("IMPORT_WORKERS", min(4, os.cpu_count() or 1))
+        workers = settings.getint("IMPORT_WORKERS")
     dedup.open()
     store.open()
     bar = click.progressbar(length=path.stat().st_size, file=sys.stderr, label="import") if progress else None

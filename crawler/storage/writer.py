@@ -97,16 +97,16 @@ class ArticleWriter:
     @classmethod
     def build(cls, settings: BaseSettings, stats: Any, db: Database, run_id: int | None = None) -> ArticleWriter:
         """Build from settings, outside a Scrapy crawl (``import``)."""
-        if not settings.getbool("STORAGE_ENABLED", True):
+        if not settings.getbool("STORAGE_ENABLED"):
             raise NotConfigured("STORAGE_ENABLED is off")
         return cls(
             db,
             stats,
-            batch_size=settings.getint("STORAGE_BATCH_SIZE", 50),
-            flush_seconds=settings.getfloat("STORAGE_FLUSH_SECONDS", 10.0),
-            keep_raw_html=settings.getbool("STORAGE_KEEP_RAW_HTML", True),
+            batch_size=settings.getint("STORAGE_BATCH_SIZE"),
+            flush_seconds=settings.getfloat("STORAGE_FLUSH_SECONDS"),
+            keep_raw_html=settings.getbool("STORAGE_KEEP_RAW_HTML"),
             run_id=run_id,
-            retry_times=settings.getint("STORAGE_RETRY_TIMES", 5),
+            retry_times=settings.getint("STORAGE_RETRY_TIMES"),
         )
 
     def open(self) -> None:

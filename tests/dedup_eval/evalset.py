@@ -207,14 +207,13 @@ def run_articles(db: Any, docs: list[Doc], settings: Any = None) -> tuple[dict[s
     """Cluster *docs* with DedupPipeline (batched, not stored): doc id -> cluster id, stats."""
     from datetime import UTC, datetime
 
-    from scrapy.settings import Settings
-
     from crawler.stats import CounterStats
     from crawler.items import ArticleItem
     from pipelines.dedup import DedupPipeline
+    from tests.support.settings import project_settings
 
     stats = CounterStats()
-    settings = settings or Settings()
+    settings = settings or project_settings()
     settings.set("DEDUP_PENDING_MAX", len(docs) + 10)
     pipe = DedupPipeline.build(settings, stats, db)
     pipe.open_spider()

@@ -1,27 +1,25 @@
-"""Database fixtures for the dedup/export/import tests: opened ``crawler.storage.database.Database`` objects.
+"""Database helpers for the tests: a fresh PostgreSQL ``Database`` and one-off queries.
 
-``sqlite_db`` (a file in a temp folder), ``postgres_db`` (a fresh database
-created through an AUTOCOMMIT connection to ``postgres`` and dropped after;
-skipped without a server unless REQUIRE_SERVICES=1, then it fails) and ``db``
-parametrised over both. Use with ``from tests.support.db import *  # noqa``
-or ``pytest_plugins``.
+The fixtures built on them (``sqlite_db``, ``postgres_db``, ``db``) are in
+``tests/conftest.py``.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from crawler.storage.database import Database
 from tests.support.pg import pg_database
 
-__all__ = ["db", "postgres_db", "query", "sqlite_db"]
+__all__ = ["open_pg_database", "query"]
 
 
-def _pg_database() -> Iterator[Database]:
+@contextlib.contextmanager
+def open_pg_database() -> Iterator[Database]:
+    """A :class:`Database` on a fresh PostgreSQL database, closed and dropped on exit
+    (skips, or fails under REQUIRE_SERVICES=1, without a server)."""
     with pg_database() as url:
         database = Database.open(url)
         try:
@@ -38,25 +36,3 @@ def query(url: str, statement: Any) -> list[tuple[Any, ...]]:
             return [tuple(row) for row in s.execute(statement).all()]
     finally:
         database.close()
-
-
-@pytest.fixture
-def sqlite_db(tmp_path: Path) -> Iterator[Database]:
-    database = Database.open(f"sqlite:///{tmp_path / 'test.db'}")
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def postgres_db() -> Iterator[Database]:
-    yield from _pg_database()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        database = Database.open(f"sqlite:///{tmp_path / 'test.db'}")
-        yield database
-        database.close()
-    else:
-        yield from _pg_database()

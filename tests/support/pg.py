@@ -1,6 +1,6 @@
-"""Database fixtures for the crawl tests: SQLite in a temp folder, and a fresh PostgreSQL database.
+"""A fresh PostgreSQL database for the tests (the ``db_url`` and ``db`` fixtures of ``tests/conftest.py``).
 
-``db_url`` is parametrised over both backends. PostgreSQL tests create a database
+PostgreSQL tests create a database
 ``crawl_test_<random>`` through an AUTOCOMMIT connection to ``postgres`` and drop it
 after; without a server they are skipped with the reason, unless REQUIRE_SERVICES=1,
 in which case they fail.
@@ -12,7 +12,6 @@ import contextlib
 import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -66,13 +65,3 @@ def pg_database() -> Iterator[str]:
         yield url
     finally:
         drop_pg_database(name)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database URL: SQLite file, then PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'news.db'}"
-        return
-    with pg_database() as url:
-        yield url
