@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-requirements
+DEV_STAMP := $(VENV)/.installed-requirements-dev
 
-.PHONY: venv demo test lint bench bench-extract bench-dedup bench-crawl clean
+.PHONY: venv dev demo test lint bench bench-extract bench-dedup bench-crawl clean
 
+# Runtime only (requirements.txt): all `make demo` needs.
 $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python 3.11 or newer is needed (set PYTHON=...)" >&2; exit 2; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,27 +15,34 @@ $(STAMP): requirements.txt
 	$(BIN)/python -m pip install -q -r requirements.txt
 	@touch $(STAMP)
 
+# Tests, lint and benchmarks: requirements-dev.txt, on top of the runtime list.
+$(DEV_STAMP): $(STAMP) requirements.txt requirements-dev.txt
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	@touch $(DEV_STAMP)
+
 venv: $(STAMP)
+
+dev: $(DEV_STAMP)
 
 demo: venv
 	$(BIN)/python -m crawler demo
 
-test: venv lint
+test: dev lint
 	$(BIN)/python -m pytest -q
 
-lint: venv
+lint: dev
 	$(BIN)/python -m ruff check .
 
 bench: bench-extract bench-dedup bench-crawl
 
-bench-extract: venv
+bench-extract: dev
 	$(BIN)/python benchmarks/bench_extract.py --write
 
-bench-dedup: venv
+bench-dedup: dev
 	$(BIN)/python benchmarks/bench_dedup.py --write
 	$(BIN)/python benchmarks/eval_corpus.py --write
 
-bench-crawl: venv
+bench-crawl: dev
 	$(BIN)/python benchmarks/bench_crawl.py --write
 
 clean:

@@ -82,3 +82,39 @@ def test_the_settings_fixture_is_the_project_settings(settings) -> None:
     assert settings.getfloat("STORAGE_FLUSH_SECONDS") == 10.0 and settings.getbool("STORAGE_ENABLED")
     assert settings.get("DATABASE_URL") is None and settings.getint("CRAWL_RUN_ID") == 0
     settings.set("DEDUP_SEED", 9)  # a fresh copy per test
+
+
+def _requirements(name: str) -> dict[str, str]:
+    """Distribution name (normalised) -> pin of a requirements file, without its ``-r`` includes."""
+    out = {}
+    for line in (ROOT / name).read_text(encoding="utf-8").splitlines():
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-"):
+            dist, _, pin = line.partition("==")
+            out[dist.split("[")[0].lower().replace("_", "-")] = pin
+    return out
+
+
+def _runtime_imports() -> set[str]:
+    """Top-level modules imported anywhere in crawler/, pipelines/ and spiders/."""
+    names = set()
+    for folder in ("crawler", "pipelines", "spiders"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    names.update(a.name.split(".")[0] for a in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names.add(node.module.split(".")[0])
+    return names
+
+
+def test_requirements_keep_runtime_and_development_apart() -> None:
+    from importlib.metadata import packages_distributions
+
+    runtime, dev = _requirements("requirements.txt"), _requirements("requirements-dev.txt")
+    assert "-r requirements.txt" in (ROOT / "requirements-dev.txt").read_text(encoding="utf-8")
+    assert {"pytest", "ruff"} <= set(dev) and not {"pytest", "ruff"} & set(runtime)
+    assert not set(runtime) & set(dev), "a package is pinned in both files"
+    dists = {d.lower().replace("_", "-") for module in _runtime_imports()
+             for d in packages_distributions().get(module, [])}
+    assert not dists & set(dev), f"imported at runtime, so it belongs in requirements.txt: {sorted(dists & set(dev))}"
