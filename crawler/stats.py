@@ -1,9 +1,21 @@
-"""A stats collector for running pipelines outside a Scrapy crawl (``import``)."""
+"""A stats collector for running pipelines outside a Scrapy crawl (``import``), and the
+:class:`StatsLike` protocol that both it and Scrapy's ``StatsCollector`` satisfy."""
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, Protocol
+
+
+class StatsLike(Protocol):
+    """What components built outside a crawl (``X.build(settings, stats, ...)``) use of
+    their stats: Scrapy's ``StatsCollector`` in a crawl, :class:`CounterStats` otherwise."""
+
+    def get_value(self, key: str, default: Any = None) -> Any: ...
+
+    def set_value(self, key: str, value: Any) -> None: ...
+
+    def inc_value(self, key: str, count: int = 1, start: int = 0) -> None: ...
 
 
 class CounterStats:

@@ -55,6 +55,13 @@ class NewsSpider(scrapy.Spider):
     """
 
     name = "news"
+    # set by from_crawler, from the settings above
+    max_requests: int
+    schedule_factor: int
+    max_depth: int
+    max_pages: int
+    sitemap_max_age_days: int
+    strip_params: list[str]
 
     def __init__(self, sources: str | None = None, only: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -10,12 +10,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from crawler.sources import SourcesError, load_sources
 from crawler.storage.database import DEFAULT_URL, Database, StorageError, describe_url
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 
 class UsageFailure(click.ClickException):
@@ -141,7 +144,7 @@ def crawl(sources_path: str, db: str | None, settings_pairs: tuple[str, ...], on
         out.fail(f"the crawl failed ({summary.finish_reason}); the next run fetches what is missing", 1)
 
 
-def check_dedup_settings(settings: Any, database: Database) -> None:
+def check_dedup_settings(settings: BaseSettings, database: Database) -> None:
     """Raise if the DEDUP_* settings are invalid or differ from those the index was built with."""
     if settings.getbool("DEDUP_ENABLED"):
         from crawler.stats import CounterStats

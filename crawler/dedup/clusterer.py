@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 import xxhash
@@ -39,7 +39,10 @@ from crawler.storage.models import utcnow
 from crawler.text import matching_codepoints
 
 if TYPE_CHECKING:
-    from scrapy.settings import Settings
+    from scrapy.settings import BaseSettings
+    from sqlalchemy.orm import Session
+
+    from crawler.stats import StatsLike
 
     from crawler.storage.database import Database
 
@@ -122,7 +125,7 @@ class Deduplicator:
     def __init__(
         self,
         db: Database,
-        stats: Any,
+        stats: StatsLike,
         config: DedupConfig,
         headline_config: HeadlineConfig | None = None,
         *,
@@ -150,7 +153,7 @@ class Deduplicator:
         self.names_below = names_below
 
     @classmethod
-    def build(cls, settings: Settings, stats: Any, db: Database) -> Deduplicator:
+    def build(cls, settings: BaseSettings, stats: StatsLike, db: Database) -> Self:
         """Build from settings outside Scrapy (``import``)."""
         return cls(
             db,
@@ -219,7 +222,7 @@ class Deduplicator:
         return prepare(self.hasher, text, title)
 
     def _candidate_texts(
-        self, s: Any, batch_urls: list[str], keys: list[list[int]], by_band: dict[int, set[str]]
+        self, s: Session, batch_urls: list[str], keys: list[list[int]], by_band: dict[int, set[str]]
     ) -> dict[str, tuple[np.ndarray, dict, str]]:
         """Shingles and cluster of the stored candidates of the batch (dangling ones absent)."""
         if not by_band:
@@ -236,7 +239,7 @@ class Deduplicator:
         return out
 
     def _assign(
-        self, ad: Any, doc: _Doc, by_url: dict, by_hash: dict, by_band: dict, texts: dict, members: _StoredMembers
+        self, ad: dict[str, Any] | ItemAdapter, doc: _Doc, by_url: dict, by_hash: dict, by_band: dict, texts: dict, members: _StoredMembers
     ) -> str:
         """Set the item's cluster and duplicate fields; returns its cluster id."""
         url = doc.url

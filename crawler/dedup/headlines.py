@@ -26,7 +26,12 @@ from crawler.storage.models import utcnow
 from crawler.text import clean_text, normalize_for_matching
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from scrapy.settings import BaseSettings
     from sqlalchemy.orm import Session
+
+    from crawler.stats import StatsLike
 
 __all__ = [
     "HeadlineClusterer", "HeadlineConfig", "HeadlinePrep", "headline_key", "match_score", "ngrams", "page_headlines",
@@ -121,14 +126,14 @@ class HeadlineConfig:
         return "headline-v1;" + self.minhash_config().fingerprint
 
     @classmethod
-    def from_settings(cls, settings: object) -> HeadlineConfig:
+    def from_settings(cls, settings: BaseSettings) -> HeadlineConfig:
         return cls(
-            ngram=settings.getint("DEDUP_HEADLINE_NGRAM"),  # type: ignore[attr-defined]
-            num_perm=settings.getint("DEDUP_HEADLINE_NUM_PERM"),  # type: ignore[attr-defined]
-            bands=settings.getint("DEDUP_HEADLINE_BANDS"),  # type: ignore[attr-defined]
-            rows=settings.getint("DEDUP_HEADLINE_ROWS"),  # type: ignore[attr-defined]
-            threshold=settings.getfloat("DEDUP_HEADLINE_THRESHOLD"),  # type: ignore[attr-defined]
-            max_word_diff=settings.getint("DEDUP_HEADLINE_MAX_WORD_DIFF"),  # type: ignore[attr-defined]
+            ngram=settings.getint("DEDUP_HEADLINE_NGRAM"),
+            num_perm=settings.getint("DEDUP_HEADLINE_NUM_PERM"),
+            bands=settings.getint("DEDUP_HEADLINE_BANDS"),
+            rows=settings.getint("DEDUP_HEADLINE_ROWS"),
+            threshold=settings.getfloat("DEDUP_HEADLINE_THRESHOLD"),
+            max_word_diff=settings.getint("DEDUP_HEADLINE_MAX_WORD_DIFF"),
         )
 
 
@@ -171,7 +176,7 @@ class HeadlineRows:
     new_clusters: int = 0
 
 
-def page_headlines(ad: Any) -> list[tuple[str, str, int, str | None]]:
+def page_headlines(ad: dict[str, Any] | ItemAdapter) -> list[tuple[str, str, int, str | None]]:
     """(headline, kind, pos, url) of an item: its title, then each related-list entry."""
     out: list[tuple[str, str, int, str | None]] = []
     if ad.get("title"):
@@ -225,7 +230,7 @@ class HeadlineClusterer:
         stats: a stats collector (``dedup/headlines_*`` counters).
     """
 
-    def __init__(self, config: HeadlineConfig, stats: Any) -> None:
+    def __init__(self, config: HeadlineConfig, stats: StatsLike) -> None:
         self.config = config
         self.stats = stats
         self.hasher = MinHasher(config.minhash_config())
@@ -281,14 +286,14 @@ class HeadlineClusterer:
         self.stats.inc_value("dedup/headlines_merged", len(seen) - rows.new_clusters)
         return rows
 
-    def _add(self, rows: HeadlineRows, vid: int, text: str, key: str, cid: str, now: Any, keys: list[int]) -> None:
+    def _add(self, rows: HeadlineRows, vid: int, text: str, key: str, cid: str, now: datetime, keys: list[int]) -> None:
         self._known[vid] = cid
         rows.variants.append(
             {"variant": vid, "key_id": variant_id(key), "cluster_id": cid, "text": text, "key": key, "created_at": now}
         )
         rows.bands.extend((k, vid) for k in keys)
 
-    def _cluster_new(self, s: Session, new: dict[int, HeadlinePrep], rows: HeadlineRows, now: Any) -> dict[int, str]:
+    def _cluster_new(self, s: Session, new: dict[int, HeadlinePrep], rows: HeadlineRows, now: datetime) -> dict[int, str]:
         """Cluster spellings whose keys are new: *new* maps key id -> its first spelling; returns key id -> cluster."""
         out: dict[int, str] = {}
         if not new:

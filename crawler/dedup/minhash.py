@@ -36,6 +36,7 @@ from crawler.text import is_digit_table, matching_codepoints
 
 if TYPE_CHECKING:
     from datasketch import LeanMinHash
+    from scrapy.settings import BaseSettings
 
 __all__ = [
     "DedupConfig", "MinHasher", "SignatureMismatch", "content_hash", "jaccard", "number_conflicts",
@@ -133,7 +134,7 @@ class DedupConfig:
         return struct.pack("<I", zlib.crc32(self.fingerprint.encode()))
 
     @classmethod
-    def from_settings(cls, settings: Any) -> DedupConfig:
+    def from_settings(cls, settings: BaseSettings) -> DedupConfig:
         """Build from the ``DEDUP_*`` settings (declared in ``crawler/settings.py``)."""
         return cls(
             shingle=settings.get("DEDUP_SHINGLE"),

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, select, update
 
@@ -33,6 +33,9 @@ from crawler.dedup.headlines import HeadlineConfig
 from crawler.storage.bulk import upsert
 from crawler.storage.database import Database
 from crawler.storage.models import Article, utcnow
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +64,7 @@ def _batches(db: Database, query: Any, key: Any) -> Iterator[list[Any]]:
 
 
 def reindex(
-    db: Database, settings: Any, *, progress: Callable[[str, int], None] | None = None,
+    db: Database, settings: BaseSettings, *, progress: Callable[[str, int], None] | None = None,
 ) -> dict[str, int]:
     """Rebuild the article and headline indexes of *db* with the DEDUP_* *settings*.
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import xxhash
 from sqlalchemy import or_, select, update
@@ -29,6 +29,9 @@ from crawler.storage.database import Database
 from crawler.storage.models import Article, MergeRecord, utcnow
 from crawler.text import matching_codepoints, normalize_for_matching
 from crawler.urls import canonical_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 __all__ = ["UnknownArticle", "explain", "unmerge", "unmerged_cluster_id"]
 
@@ -44,7 +47,7 @@ def unmerged_cluster_id(url: str) -> str:
     return "u" + xxhash.xxh64_hexdigest(url.encode("utf-8"))
 
 
-def _article(s: Any, url: str) -> Article:
+def _article(s: Session, url: str) -> Article:
     for candidate in dict.fromkeys((url, url.strip(), canonical_url(url))):
         row = s.scalars(select(Article).where(Article.url == candidate)).first()
         if row is not None:

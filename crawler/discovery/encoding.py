@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from charset_normalizer import from_bytes
 from scrapy.exceptions import NotConfigured
@@ -22,6 +22,7 @@ from crawler.text import arabic_ratio
 
 if TYPE_CHECKING:
     from scrapy import Request
+    from scrapy.http import Response
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class EncodingFixMiddleware:
         if self.crawler is not None and self.crawler.stats is not None:
             self.crawler.stats.inc_value(key)
 
-    def process_response(self, request: Request, response: Any) -> Any:
+    def process_response(self, request: Request, response: Response) -> Response:
         if not isinstance(response, TextResponse) or not response.body:
             return response
         forced = request.meta.get("source_encoding")

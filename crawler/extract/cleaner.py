@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem, NotConfigured
@@ -29,6 +29,8 @@ from crawler.urls import canonical_url, url_host
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
+
+    from crawler.stats import StatsLike
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ class ArticleCleaner:
 
     def __init__(
         self,
-        stats: Any,
+        stats: StatsLike,
         db: Database | None = None,
         *,
         min_chars: int = 250,
@@ -70,8 +72,8 @@ class ArticleCleaner:
         self.templates: dict[str, SiteTemplate] = {}
 
     @classmethod
-    def build(cls, settings: BaseSettings, stats: Any, db: Database | None,
-              patterns_by_site: dict[str, tuple[str, ...]] | None = None) -> ArticleCleaner:
+    def build(cls, settings: BaseSettings, stats: StatsLike, db: Database | None,
+              patterns_by_site: dict[str, tuple[str, ...]] | None = None) -> Self:
         """Build from settings, outside a Scrapy crawl (``import``)."""
         if not settings.getbool("CLEAN_ENABLED"):
             raise NotConfigured("CLEAN_ENABLED is off")

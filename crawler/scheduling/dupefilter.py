@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from scrapy.dupefilters import BaseDupeFilter
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+    from scrapy import Spider
     from scrapy.http import Request
+    from scrapy.utils.request import RequestFingerprinterProtocol
+
+    from crawler.stats import StatsLike
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +27,8 @@ class BoundedDupeFilter(BaseDupeFilter):
     repeats without growing with every page seen.
     """
 
-    def __init__(self, max_size: int = 100_000, fingerprinter: Any = None, stats: Any = None,
+    def __init__(self, max_size: int = 100_000, fingerprinter: RequestFingerprinterProtocol | None = None,
+                 stats: StatsLike | None = None,
                  debug: bool = False) -> None:
         from scrapy.utils.request import RequestFingerprinter
 
@@ -51,7 +56,7 @@ class BoundedDupeFilter(BaseDupeFilter):
             self._seen.popitem(last=False)
         return False
 
-    def log(self, request: Request, spider: Any) -> None:
+    def log(self, request: Request, spider: Spider) -> None:
         if self.debug:
             logger.debug("Filtered duplicate request: %s", request)
         if self.stats is not None:

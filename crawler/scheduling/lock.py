@@ -31,9 +31,12 @@ import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
@@ -219,7 +222,7 @@ class LockExtension:
         self.lock = lock
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> LockExtension:
+    def from_crawler(cls, crawler: Crawler) -> LockExtension:
         from scrapy import signals
         from scrapy.exceptions import NotConfigured
 

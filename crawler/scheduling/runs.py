@@ -31,6 +31,8 @@ from crawler.storage.models import CrawlRun
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
 
 logger = logging.getLogger(__name__)
 
@@ -160,10 +162,10 @@ class RunRecorder:
         if len(self.errors) < self.max_errors:
             self.errors.append({"kind": kind, "message": message[:500], "at": datetime.now(UTC).isoformat()})
 
-    def spider_error(self, failure: Any, response: Any = None, **_: Any) -> None:
+    def spider_error(self, failure: Failure, response: Response | None = None, **_: Any) -> None:
         self._error("spider", f"{getattr(response, 'url', '')}: {failure.getErrorMessage()}")
 
-    def item_error(self, item: Any, failure: Any = None, **_: Any) -> None:
+    def item_error(self, item: Any, failure: Failure | None = None, **_: Any) -> None:
         site = getattr(item, "site", "unknown")
         self.extra[site]["item_errors"] += 1
         self._error("item", f"{getattr(item, 'url', '')}: {failure.getErrorMessage() if failure else ''}")

@@ -11,7 +11,7 @@ import logging
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     create_engine,
@@ -24,6 +24,11 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, S
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.storage.models import Article, RawPage
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +135,7 @@ class Database:
     def session(self) -> Session:
         return self._sessions()
 
-    def begin(self) -> Any:
+    def begin(self) -> AbstractContextManager[Session]:
         """A session inside one transaction: ``with db.begin() as s: ...``."""
         return self._sessions.begin()
 
@@ -170,7 +175,7 @@ def compress_html(html: bytes) -> bytes:
     return zlib.compress(html, 6)
 
 
-def database_from_crawler(crawler: Any) -> Database:
+def database_from_crawler(crawler: Crawler) -> Database:
     """The one :class:`Database` of a Scrapy crawler, opened on first use.
 
     Every pipeline of a crawl shares it (one engine per process); the URL is

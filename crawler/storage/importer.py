@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import click
@@ -37,6 +37,9 @@ from crawler.dedup.headlines import HeadlineConfig, prepare_headlines
 from crawler.items import ArticleItem
 from crawler.storage.database import Database
 from crawler.text import load_tables
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +104,7 @@ def _parse_time(value: Any) -> datetime:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(settings: Any, config: DedupConfig, headline_config: HeadlineConfig | None) -> None:
+def _init_worker(settings: BaseSettings, config: DedupConfig, headline_config: HeadlineConfig | None) -> None:
     from crawler.extract.cleaner import ArticleCleaner
 
     stats = CounterStats()
@@ -111,7 +114,7 @@ def _init_worker(settings: Any, config: DedupConfig, headline_config: HeadlineCo
     )
 
 
-def _init_pool_worker(settings: Any, config: DedupConfig, headline_config: HeadlineConfig | None) -> None:
+def _init_pool_worker(settings: BaseSettings, config: DedupConfig, headline_config: HeadlineConfig | None) -> None:
     # Forked while the importing process had switched automatic collection off. What
     # the fork inherited is frozen first: the collector never scans (and so never
     # copies) the parent's objects, whatever the size of the importing process.
@@ -182,7 +185,7 @@ def _chunks(path: Path, size: int) -> Iterator[tuple[list[tuple[int, bytes]], in
 
 
 def import_jsonl(
-    path: Path, db: Database, *, site: str | None, settings: Any, progress: bool = False, workers: int | None = None
+    path: Path, db: Database, *, site: str | None, settings: BaseSettings, progress: bool = False, workers: int | None = None
 ) -> dict[str, Any]:
     """Import a JSON-lines corpus; returns counts (read, stored, duplicates, dropped, bad_lines).
 

@@ -145,7 +145,7 @@ class DedupConfigRow(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(512))
-    created_at: Mapped[Any] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class DedupDoc(Base):
@@ -157,7 +157,7 @@ class DedupDoc(Base):
     url: Mapped[str] = mapped_column(String(2048))
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     cluster_id: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[Any] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class DedupBand(Base):
@@ -180,7 +180,7 @@ class HeadlineVariant(Base):
     cluster_id: Mapped[str] = mapped_column(String(40), index=True)
     text: Mapped[str] = mapped_column(Text)
     key: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[Any] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class HeadlineBand(Base):
@@ -203,4 +203,4 @@ class HeadlineOccurrence(Base):
     pos: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     variant: Mapped[int] = mapped_column(BigInteger, index=True)
     url: Mapped[str | None] = mapped_column(String(2048))  # the article it points to or stands on
-    created_at: Mapped[Any] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

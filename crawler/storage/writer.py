@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
@@ -25,6 +25,8 @@ from crawler.storage.models import Article, MergeRecord, RawPage, utcnow
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
+
+    from crawler.stats import StatsLike
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +79,7 @@ class ArticleWriter:
     """
 
     def __init__(
-        self, db: Database, stats: Any, *, batch_size: int = 50, flush_seconds: float = 10.0,
+        self, db: Database, stats: StatsLike, *, batch_size: int = 50, flush_seconds: float = 10.0,
         keep_raw_html: bool = True, run_id: int | None = None, retry_times: int = 5,
         retry_wait: float = 1.0, on_unavailable: Callable[[str], None] | None = None,
     ) -> None:
@@ -95,7 +97,7 @@ class ArticleWriter:
         self._last_flush = time.monotonic()
 
     @classmethod
-    def build(cls, settings: BaseSettings, stats: Any, db: Database, run_id: int | None = None) -> ArticleWriter:
+    def build(cls, settings: BaseSettings, stats: StatsLike, db: Database, run_id: int | None = None) -> Self:
         """Build from settings, outside a Scrapy crawl (``import``)."""
         if not settings.getbool("STORAGE_ENABLED"):
             raise NotConfigured("STORAGE_ENABLED is off")
