@@ -11,7 +11,6 @@ from __future__ import annotations
 from itertools import product
 
 import pytest
-from scrapy.settings import Settings
 
 from crawler.dedup.minhash import DedupConfig, MinHasher, jaccard
 from crawler.dedup.why import explain
@@ -19,7 +18,7 @@ from crawler.stats import CounterStats
 from crawler.text import normalize_for_matching
 from pipelines.dedup import DedupPipeline
 from pipelines.store import StorePipeline
-from tests.support.db import db, sqlite_db  # noqa: F401
+from tests.support.settings import project_settings
 from tests.test_dedup import item
 
 # 400 distinct two-letter words of letters that matching never folds together.
@@ -43,7 +42,7 @@ def similarity(x: list[str], y: list[str]) -> float:
 
 def run(database, batches: list[list], **settings) -> dict[str, str]:
     stats = CounterStats()
-    s = Settings(settings)
+    s = project_settings(settings)
     dedup, store = DedupPipeline.build(s, stats, database), StorePipeline.build(s, stats, database)
     dedup.open_spider()
     store.open_spider()
@@ -64,7 +63,7 @@ def test_the_texts_form_a_chain() -> None:
 
 
 @pytest.mark.parametrize("stored_between", [False, True], ids=["pending", "stored"])
-def test_a_chain_does_not_grow_one_cluster(db, stored_between: bool) -> None:  # noqa: F811
+def test_a_chain_does_not_grow_one_cluster(db, stored_between: bool) -> None:
     items = [item(UA, A), item(UB, B), item(UC, C)]
     batches = [[it] for it in items] if stored_between else [items]
     clusters = run(db, batches)
@@ -72,21 +71,21 @@ def test_a_chain_does_not_grow_one_cluster(db, stored_between: bool) -> None:  #
     assert clusters[UC] != clusters[UA]
 
 
-def test_single_link_would_have_chained(sqlite_db) -> None:  # noqa: F811
+def test_single_link_would_have_chained(sqlite_db) -> None:
     clusters = run(sqlite_db, [[item(UA, A), item(UB, B), item(UC, C)]], DEDUP_MEMBER_THRESHOLD=0.0)
     assert clusters[UA] == clusters[UB] == clusters[UC]
 
 
-def test_why_shows_the_cluster_rule(sqlite_db) -> None:  # noqa: F811
+def test_why_shows_the_cluster_rule(sqlite_db) -> None:
     run(sqlite_db, [[item(UA, A), item(UB, B), item(UC, C)]])
     text = explain(sqlite_db, UA, UB)
     assert "the same cluster" in text and "every member 0.3" in text and "complete link" in text
     assert "different clusters" in explain(sqlite_db, UA, UC)
 
 
-def test_member_threshold_is_validated(sqlite_db) -> None:  # noqa: F811
+def test_member_threshold_is_validated(sqlite_db) -> None:
     with pytest.raises(ValueError):
-        DedupPipeline.build(Settings({"DEDUP_MEMBER_THRESHOLD": 0.9}), CounterStats(), sqlite_db)
+        DedupPipeline.build(project_settings({"DEDUP_MEMBER_THRESHOLD": 0.9}), CounterStats(), sqlite_db)
 
 
 # -- one template, two stories -------------------------------------------------------
@@ -101,7 +100,7 @@ def cable(country: str, prefix: str = "") -> tuple[list[str], str]:
     return (prefix + CABLE.format(c=country)).split("\n"), f"القيادة تهنئ رئيس {country} بذكرى الاستقلال"
 
 
-def test_one_template_about_two_countries_is_two_stories(db) -> None:  # noqa: F811
+def test_one_template_about_two_countries_is_two_stories(db) -> None:
     (colombia, t1), (peru, t2) = cable("كولومبيا"), cable("البيرو")
     (copy, t3) = cable("كولومبيا", prefix="الرياض (واس) - ")
     assert 0.4 <= similarity(colombia, peru) < 0.7  # close enough to be a candidate

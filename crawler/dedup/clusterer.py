@@ -239,7 +239,8 @@ class Deduplicator:
         return out
 
     def _assign(
-        self, ad: dict[str, Any] | ItemAdapter, doc: _Doc, by_url: dict, by_hash: dict, by_band: dict, texts: dict, members: _StoredMembers
+        self, ad: dict[str, Any] | ItemAdapter, doc: _Doc, by_url: dict, by_hash: dict, by_band: dict, texts: dict,
+        members: _StoredMembers,
     ) -> str:
         """Set the item's cluster and duplicate fields; returns its cluster id."""
         url = doc.url
