@@ -32,7 +32,8 @@ from itemadapter import ItemAdapter
 
 from crawler.dedup import index as store
 from crawler.dedup.minhash import (
-    DedupConfig, MinHasher, StoryFacts, content_hash, facts_conflict, jaccard, story_facts, word_spans,
+    DedupConfig, MinHasher, StoryFacts, content_hash, facts_conflict, jaccard, ngram_hashes, story_facts, word_hashes,
+    word_spans,
 )
 from crawler.dedup.headlines import HeadlineClusterer, HeadlineConfig, HeadlinePrep
 from crawler.storage.models import utcnow
@@ -71,10 +72,13 @@ def prepare(hasher: MinHasher, text: str, title: str = "") -> Prepared:
     """Content hash and shingles of a body, number contexts of body and title (picklable)."""
     norm, cps = matching_codepoints(text)
     spans = word_spans(cps)
-    return (
-        content_hash(norm), hasher.shingles(norm, codepoints=cps, spans=spans),
-        story_facts(norm, cps, spans, title),
-    )
+    if hasher.config.shingle == "word" and cps.size:
+        values = word_hashes(cps, *spans)  # hashed once: for the shingles and the words of the facts
+        return (
+            content_hash(norm), ngram_hashes(values, hasher.config.shingle_size),
+            story_facts(norm, cps, spans, title, word_values=values),
+        )
+    return content_hash(norm), hasher.shingles(norm, codepoints=cps, spans=spans), story_facts(norm, cps, spans, title)
 
 
 def prepare_many(hasher: MinHasher, texts: list[str], titles: list[str] | None = None) -> list[PreparedFull]:

@@ -231,7 +231,12 @@ def story_numbers(
     """
     if not title:
         return body
-    heading = number_contexts(*matching_codepoints(title))
+    return _with_heading(body, number_contexts(*matching_codepoints(title)))
+
+
+def _with_heading(
+    body: dict[tuple[str, str], frozenset[str]], heading: dict[tuple[str, str], frozenset[str]],
+) -> dict[tuple[str, str], frozenset[str]]:
     if not heading:
         return body
     out = dict(body)
@@ -247,7 +252,6 @@ def number_conflicts(a: dict[tuple[str, str], frozenset[str]], b: dict[tuple[str
     return sum(1 for k, v in a.items() if k in b and not (v & b[k]))
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class StoryFacts:
     """What two copies of one story agree on, beyond their shared words.
 
@@ -256,11 +260,37 @@ class StoryFacts:
         terms: hashes of the headline's words (three letters or more, not numbers)
             that its own body repeats: the names it gives (who, where, what).
         words: sorted unique hashes of every word of the body.
+
+    ``terms`` and ``words`` are worked out on first use (only copies that meet a
+    candidate need them) from the body's word hashes and the title kept here.
     """
 
-    numbers: dict[tuple[str, str], frozenset[str]]
-    terms: np.ndarray
-    words: np.ndarray
+    __slots__ = ("_terms", "_title", "_values", "_words", "numbers")
+
+    def __init__(self, numbers: dict[tuple[str, str], frozenset[str]], values: np.ndarray, title: str = "") -> None:
+        self.numbers = numbers
+        self._values = values
+        self._title = title
+        self._words: np.ndarray | None = None
+        self._terms: np.ndarray | None = None
+
+    @property
+    def words(self) -> np.ndarray:
+        if self._words is None:
+            self._words = np.unique(self._values) if self._values.size else _NO_HASHES
+        return self._words
+
+    @property
+    def terms(self) -> np.ndarray:
+        if self._terms is None:
+            self._terms = _title_terms(self._title, self.words) if self._title and self.words.size else _NO_HASHES
+        return self._terms
+
+    def __getstate__(self) -> tuple:
+        return self.numbers, self._values, self._title
+
+    def __setstate__(self, state: tuple) -> None:
+        self.__init__(*state)  # type: ignore[misc]
 
 
 _NO_HASHES = np.empty(0, dtype=np.uint64)
@@ -268,26 +298,44 @@ _NO_HASHES = np.empty(0, dtype=np.uint64)
 
 def story_facts(
     normalized: str, codepoints: np.ndarray, spans: tuple[np.ndarray, np.ndarray], title: str = "",
+    word_values: np.ndarray | None = None,
 ) -> StoryFacts:
-    """The :class:`StoryFacts` of a matching-form body (with its code points and word spans) and its title."""
+    """The :class:`StoryFacts` of a matching-form body (with its code points and word spans) and its title.
+
+    Args:
+        word_values: :func:`word_hashes` of the body's words, when the caller has them.
+    """
     numbers = story_numbers(number_contexts(normalized, codepoints, spans), title)
     if not normalized:
-        return StoryFacts(numbers, _NO_HASHES, _NO_HASHES)
-    words = np.unique(word_hashes(codepoints, *spans))
-    terms = _NO_HASHES
-    if title:
-        norm_t, cps_t = matching_codepoints(title)
-        if norm_t:
-            starts, ends = word_spans(cps_t)
-            long = (ends - starts) >= 3
-            if cps_t.dtype != np.uint16 or int(cps_t.max()) < 0x10000:
-                digit = is_digit_table().take(cps_t)
-                count = np.zeros(cps_t.size + 1, dtype=np.int32)
-                np.cumsum(digit, out=count[1:])
-                long &= count[ends] - count[starts] < ends - starts
-            hashed = word_hashes(cps_t, starts[long], ends[long])
-            terms = np.unique(hashed[np.isin(hashed, words, assume_unique=False)])
-    return StoryFacts(numbers, terms, words)
+        return StoryFacts(numbers, _NO_HASHES)
+    values = word_values if word_values is not None else word_hashes(codepoints, *spans)
+    return StoryFacts(numbers, values, title)
+
+
+def _title_terms(title: str, words: np.ndarray) -> np.ndarray:
+    """Hashes of the title's words of three letters or more, not numbers, that *words* holds."""
+    norm_t, cps_t = matching_codepoints(title)
+    if not norm_t:
+        return _NO_HASHES
+    starts, ends = word_spans(cps_t)
+    long = (ends - starts) >= 3
+    if cps_t.dtype == np.uint16 or int(cps_t.max()) < 0x10000:  # numbers are not names
+        count = np.zeros(cps_t.size + 1, dtype=np.int32)
+        np.cumsum(is_digit_table().take(cps_t), out=count[1:])
+        long &= count[ends] - count[starts] < ends - starts
+    if not long.any():
+        return _NO_HASHES
+    hashed = word_hashes(cps_t, starts[long], ends[long])
+    return np.unique(hashed[_contains(words, hashed)])
+
+
+def _contains(sorted_unique: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Which *values* are in *sorted_unique* (a few values against a few hundred: no ``np.isin`` set-up)."""
+    if not sorted_unique.size:
+        return np.zeros(values.size, dtype=bool)
+    at = np.searchsorted(sorted_unique, values)
+    at[at == sorted_unique.size] = 0
+    return sorted_unique[at] == values
 
 
 def facts_conflict(a: StoryFacts, b: StoryFacts, *, names: bool = True) -> str | None:
@@ -304,7 +352,7 @@ def facts_conflict(a: StoryFacts, b: StoryFacts, *, names: bool = True) -> str |
     if number_conflicts(a.numbers, b.numbers):
         return "numbers"
     if names and a.terms.size and b.terms.size and not (
-        np.isin(a.terms, b.words).all() or np.isin(b.terms, a.words).all()
+        _contains(b.words, a.terms).all() or _contains(a.words, b.terms).all()
     ):
         return "names"
     return None
