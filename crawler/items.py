@@ -44,3 +44,28 @@ class ArticleItem:
     dup_of_url: str | None = None
     dup_method: str | None = None
     dup_score: float | None = None
+
+
+@dataclass
+class ArticleRecord:
+    """One stored article as the contract's article record (CONTRACT.md, "Article records").
+
+    What ``StorePipeline`` returns for each article it stores, so what
+    ``scrapy crawl news -o FILE`` writes; built by
+    :func:`crawler.storage.export.article_record`, as ``export --all-copies``
+    builds its records: dates as ISO strings, lists as lists, ``duplicate_urls``
+    empty (one record per copy). Internal fields (raw page, signature, content
+    hash) have no place here.
+    """
+
+    url: str
+    site: str
+    title: str
+    text: str
+    published_at: str | None
+    authors: list[str]
+    tags: list[str]
+    attribution: str | None
+    cluster_id: str
+    duplicate_urls: list[str]
+    fetched_at: str | None

@@ -16,8 +16,9 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,16 +26,15 @@ from typing import Any
 import click
 from sqlalchemy import func, or_, select
 
+from crawler.items import ArticleRecord
 from crawler.storage.models import HeadlineOccurrence, HeadlineVariant
 from crawler.storage.database import Database
 from crawler.storage.models import Article
 
 logger = logging.getLogger(__name__)
 
-ARTICLE_FIELDS = [
-    "url", "site", "title", "text", "published_at", "authors", "tags", "attribution",
-    "cluster_id", "duplicate_urls", "fetched_at",
-]
+#: the article record's fields, in the contract's order (``ArticleRecord``)
+ARTICLE_FIELDS = [f.name for f in dataclass_fields(ArticleRecord)]
 HEADLINE_FIELDS = ["headline", "count", "variants", "urls", "cluster_id"]
 _LISTS = {"authors", "tags", "duplicate_urls", "variants", "urls"}
 _ROW_GROUP = 10_000
@@ -111,6 +111,28 @@ def _iso(value: Any) -> str | None:
     return str(value)
 
 
+def article_record(values: Mapping[str, Any]) -> ArticleRecord:
+    """The record of one stored copy (``duplicate_urls`` empty), from its column *values*.
+
+    The one place a record is built: ``export`` passes database rows, the
+    crawl's ``StorePipeline`` the items it stores (``scrapy crawl news -o``),
+    so a feed and ``export --all-copies`` give the same records.
+    """
+    return ArticleRecord(
+        url=values["url"], site=values["site"], title=values["title"], text=values["text"],
+        published_at=values["published_at"], authors=list(values["authors"] or []),
+        tags=list(values["tags"] or []), attribution=values["attribution"],
+        cluster_id=values["cluster_id"] or "", duplicate_urls=[], fetched_at=_iso(values["fetched_at"]),
+    )
+
+
+def csv_cell(name: str, value: Any) -> Any:
+    """A record's value as a CSV cell: lists as JSON text, ``None`` empty."""
+    if name in _LISTS:
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else value
+
+
 def articles(db: Database, all_copies: bool = False, since: str | None = None, site: str | None = None) -> Iterator[dict[str, Any]]:
     """Article records in a stable order (cluster id, then earliest publication first)."""
     cols = [Article.url, Article.site, Article.title, Article.text, Article.published_at, Article.authors,
@@ -123,12 +145,7 @@ def articles(db: Database, all_copies: bool = False, since: str | None = None, s
     group: list[dict[str, Any]] = []
     with db.session() as s:
         for row in s.execute(q.execution_options(yield_per=2000, stream_results=True)):
-            rec = {
-                "url": row.url, "site": row.site, "title": row.title, "text": row.text,
-                "published_at": row.published_at, "authors": list(row.authors or []), "tags": list(row.tags or []),
-                "attribution": row.attribution, "cluster_id": row.cluster_id or "", "duplicate_urls": [],
-                "fetched_at": _iso(row.fetched_at),
-            }
+            rec = vars(article_record(row._mapping))
             if all_copies:
                 yield rec
                 continue
@@ -193,10 +210,7 @@ def _write_csv(path: Path, fields: list[str], records: Iterator[dict[str, Any]])
         writer = csv.writer(fh)
         writer.writerow(fields)
         for rec in records:
-            writer.writerow([
-                json.dumps(rec[f], ensure_ascii=False) if f in _LISTS else ("" if rec[f] is None else rec[f])
-                for f in fields
-            ])
+            writer.writerow([csv_cell(f, rec[f]) for f in fields])
             n += 1
     return n
 
