@@ -174,7 +174,14 @@ EXTENSIONS = {
     "crawler.scheduling.runs.RunRecorder": 100,
 }
 
+# --- Feed exports (`scrapy crawl news -o FILE`, any of Scrapy's formats) ------
+# The items are the contract's article records of the articles stored
+# (crawler/items.py ArticleRecord); CSV and XML as crawler/storage/exporters.py writes them.
 FEED_EXPORT_ENCODING = "utf-8"
+FEED_EXPORTERS = {
+    "csv": "crawler.storage.exporters.ArticleCsvItemExporter",
+    "xml": "crawler.storage.exporters.ArticleXmlItemExporter",
+}
 LOG_LEVEL = "INFO"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 

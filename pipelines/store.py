@@ -2,6 +2,9 @@
 
 Articles are written in batches, idempotently (keyed by canonical URL). If the
 database stays away, the crawl is closed with reason ``database_unavailable``.
+Each new article's contract record (:class:`crawler.items.ArticleRecord`) is
+the item passed on, so it is what feed exports (``-o FILE``) write; an article
+stored already (or twice in one run) is dropped (``AlreadyStored``, INFO).
 Settings: ``STORAGE_*`` (``crawler/settings.py``).
 """
 
@@ -9,13 +12,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from itemadapter import ItemAdapter
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler.storage.database import database_from_crawler
-from crawler.storage.writer import ArticleWriter
+from crawler.storage.writer import AlreadyStored, ArticleWriter
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+
+    from crawler.items import ArticleRecord
 
 
 class StorePipeline(ArticleWriter):
@@ -39,5 +45,8 @@ class StorePipeline(ArticleWriter):
     def close_spider(self) -> None:
         self.close()
 
-    def process_item(self, item: Any) -> Any:
-        return self.add(item)
+    def process_item(self, item: Any) -> ArticleRecord:
+        record = self.store(item)
+        if record is None:
+            raise AlreadyStored(ItemAdapter(item)["url"])
+        return record

@@ -37,6 +37,7 @@ from sqlalchemy import select
 from crawler.storage.bulk import upsert
 from crawler.storage.database import Database, database_from_crawler
 from crawler.storage.models import Article, UrlState
+from crawler.storage.writer import AlreadyStored
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -225,6 +226,9 @@ class SkipStoredMiddleware:
 
     def item_dropped(self, item: Any, response: Response | None = None, exception: BaseException | None = None,
                      **_: Any) -> None:
+        if isinstance(exception, AlreadyStored):  # an article, not a verdict on the page
+            self.item_scraped(item, response)
+            return
         if response is None or not hasattr(item, "url"):
             return
         match = _DROP_REASON.search(str(exception or ""))

@@ -28,6 +28,7 @@ from sqlalchemy import select, update
 
 from crawler.storage.database import Database, database_from_crawler
 from crawler.storage.models import CrawlRun
+from crawler.storage.writer import AlreadyStored
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -182,6 +183,9 @@ class RunRecorder:
             counter["no_title"] += 1
 
     def item_dropped(self, item: Any, exception: BaseException | None = None, **_: Any) -> None:
+        if isinstance(exception, AlreadyStored):  # an article seen again: counted as one
+            self.item_scraped(item)
+            return
         site = getattr(item, "site", None)
         if site is None:
             return

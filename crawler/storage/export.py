@@ -126,9 +126,9 @@ def article_record(values: Mapping[str, Any]) -> ArticleRecord:
     )
 
 
-def csv_cell(name: str, value: Any) -> Any:
-    """A record's value as a CSV cell: lists as JSON text, ``None`` empty."""
-    if name in _LISTS:
+def csv_cell(value: Any) -> Any:
+    """A record's value as a CSV cell: lists as JSON text, ``None`` empty (export and feeds)."""
+    if isinstance(value, (list, tuple)):
         return json.dumps(value, ensure_ascii=False)
     return "" if value is None else value
 
@@ -210,7 +210,7 @@ def _write_csv(path: Path, fields: list[str], records: Iterator[dict[str, Any]])
         writer = csv.writer(fh)
         writer.writerow(fields)
         for rec in records:
-            writer.writerow([csv_cell(f, rec[f]) for f in fields])
+            writer.writerow([csv_cell(rec[f]) for f in fields])
             n += 1
     return n
 

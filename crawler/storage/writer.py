@@ -15,17 +15,19 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self
 
 from itemadapter import ItemAdapter
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import DropItem, NotConfigured
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from crawler.storage.bulk import insert_ignore
 from crawler.storage.database import Database, StorageError, compress_html, describe_url
+from crawler.storage.export import article_record
 from crawler.storage.models import Article, MergeRecord, RawPage, utcnow
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
+    from crawler.items import ArticleRecord
     from crawler.stats import StatsLike
 
 logger = logging.getLogger(__name__)
@@ -64,6 +66,17 @@ def _insert_articles(session: Any, rows: list[dict[str, Any]]) -> None:
     session.connection().exec_driver_sql(sql, [tuple(v) for v in params])
 
 
+class AlreadyStored(DropItem):
+    """An article whose URL is stored already, or queued earlier in this run: not stored again.
+
+    An expected drop (logged at INFO), and not a verdict on the page: it is an
+    article, the signal handlers count it as one.
+    """
+
+    def __init__(self, url: str) -> None:
+        super().__init__(f"already stored: {url}", log_level="INFO")
+
+
 class ArticleWriter:
     """Write articles in batches.
 
@@ -95,6 +108,7 @@ class ArticleWriter:
         self.unavailable = False
         self._pending: list[dict[str, Any]] = []
         self._last_flush = time.monotonic()
+        self._stored_q = select(Article.id).where(Article.url == bindparam("url")).limit(1)
 
     @classmethod
     def build(cls, settings: BaseSettings, stats: StatsLike, db: Database, run_id: int | None = None) -> Self:
@@ -116,6 +130,31 @@ class ArticleWriter:
 
     def close(self) -> None:
         self.flush()
+
+    def store(self, item: Any) -> ArticleRecord | None:
+        """Queue *item* (as :meth:`add`); its record if it is a new article, else ``None``.
+
+        New: its URL is neither stored nor queued earlier in this run (one
+        indexed lookup). The record is returned when the item is queued, not
+        when its batch is written (at most ``STORAGE_BATCH_SIZE`` items or
+        ``STORAGE_FLUSH_SECONDS`` later, and at the latest when the writer
+        closes); the write itself can only be lost with the database
+        (``StorageError``, the crawl closing with ``database_unavailable``).
+        """
+        adapter = ItemAdapter(item)
+        new = self.is_new(adapter["url"])
+        self.add(item)
+        return article_record(adapter) if new else None
+
+    def is_new(self, url: str) -> bool:
+        """Whether *url* is neither queued in this writer nor stored in the database."""
+        if any(row["url"] == url for row in self._pending):
+            return False
+        try:
+            with self.db.engine.connect() as conn:
+                return conn.execute(self._stored_q, {"url": url}).first() is None
+        except (OperationalError, InterfaceError, DisconnectionError):
+            return True  # the database is away: writing the item waits for it (or closes the crawl)
 
     def add(self, item: Any) -> Any:
         """Queue *item* for writing; a full (or old) batch is written now."""
