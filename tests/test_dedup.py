@@ -16,6 +16,7 @@ from crawler.dedup.minhash import (
 )
 from crawler.dedup.index import DedupConfigMismatch
 from crawler.storage.models import DedupBand, DedupDoc
+from crawler.storage.writer import AlreadyStored
 from crawler.items import ArticleItem
 from crawler.text import matching_codepoints
 from pipelines.dedup import DedupPipeline
@@ -229,7 +230,8 @@ def test_unstored_items_of_the_run_are_candidates_but_dangling_rows_are_ignored(
 
 def test_reprocessing_is_idempotent(sqlite_db) -> None:
     dedup, store, _ = pipes(sqlite_db)
-    for _ in range(2):
+    store.process_item(dedup.process_item(item("https://a.example/i", PARA)))
+    with pytest.raises(AlreadyStored):  # the same URL again: not stored twice, kept out of the feed
         store.process_item(dedup.process_item(item("https://a.example/i", PARA)))
     store.close_spider()
     with sqlite_db.session() as s:

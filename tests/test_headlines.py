@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from crawler.stats import CounterStats
 from crawler.storage.export import headlines
 from crawler.dedup.headlines import HeadlineConfig, headline_key, match_score
 from crawler.items import ArticleItem
+from crawler.storage.writer import AlreadyStored
 from pipelines.dedup import DedupPipeline
 from pipelines.store import StorePipeline
 from tests.support.settings import project_settings
@@ -52,7 +54,8 @@ def _run(database, items):
     dedup, store = DedupPipeline.build(project_settings(), stats, database), StorePipeline.build(project_settings(), stats, database)
     dedup.open_spider()
     for it in items:
-        store.process_item(dedup.process_item(it))
+        with contextlib.suppress(AlreadyStored):  # as the crawl does: an expected drop
+            store.process_item(dedup.process_item(it))
     store.close_spider()
     return stats
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from crawler.commands.cli import main
 from crawler.stats import CounterStats
 from crawler.storage.export import export_corpus
 from crawler.storage.models import Article, MergeRecord
+from crawler.storage.writer import AlreadyStored
 from crawler.dedup.why import UnknownArticle, explain, unmerge, unmerged_cluster_id
 from pipelines.dedup import DedupPipeline
 from pipelines.store import StorePipeline
@@ -29,7 +31,8 @@ def crawl(database, items) -> None:
     dedup.open_spider()
     store.open_spider()
     for it in items:
-        store.process_item(dedup.process_item(it))
+        with contextlib.suppress(AlreadyStored):  # as the crawl does: an expected drop
+            store.process_item(dedup.process_item(it))
     store.close_spider()
     dedup.close_spider()
 
