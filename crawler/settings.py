@@ -182,7 +182,12 @@ FEED_EXPORTERS = {
     "csv": "crawler.storage.exporters.ArticleCsvItemExporter",
     "xml": "crawler.storage.exporters.ArticleXmlItemExporter",
 }
+# --- Logging -----------------------------------------------------------------
+# Scrapy's LOG_* settings; `python -m crawler crawl --log-file FILE` honours
+# LOG_LEVEL, LOG_FORMAT and LOG_DATEFORMAT too (a rotated FILE in place of LOG_FILE).
 LOG_LEVEL = "INFO"
+# Dropped and failed items are logged by URL, not dumped with their page (crawler/logformatter.py).
+LOG_FORMATTER = "crawler.logformatter.ShortItemLogFormatter"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 # --- Shared crawl through Redis (crawler/scheduling/shared.py; `crawl --redis URL`) -----

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from crawler import __version__
 from crawler.sources import SourcesError, load_sources
 from crawler.storage.database import DEFAULT_URL, Database, StorageError, describe_url
 
@@ -60,6 +61,7 @@ db_option = click.option("--db", "db", metavar="URL", help="SQLAlchemy URL (defa
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="arabic-news-crawler", message="%(prog)s %(version)s")
 def main() -> None:
     """Crawl Arabic news sites, extract clean articles, merge near-duplicates, export a corpus."""
 
@@ -83,14 +85,6 @@ def crawl(sources_path: str, db: str | None, settings_pairs: tuple[str, ...], on
     from crawler.scheduling.lock import EXIT_LOCKED, CrawlLock, LockHeld
     from crawler.commands.runner import project_settings, run_crawl
 
-    out = CrawlOutput(log_file)
-    try:
-        sources = load_sources(sources_path)
-    except SourcesError as exc:
-        out.fail(str(exc))
-    unknown = sorted(set(only) - {s.name for s in sources})
-    if unknown:
-        out.fail(f"{sources_path}: --only: no source named {unknown[0]!r}")
     url = database_url(db)
     overrides: dict[str, Any] = {"STORAGE_URL": url, "SOURCES_FILE": sources_path}
     overrides.update(parse_overrides(settings_pairs))
@@ -98,8 +92,16 @@ def crawl(sources_path: str, db: str | None, settings_pairs: tuple[str, ...], on
     if redis_url:
         overrides["REDIS_URL"] = redis_url
     if log_file is not None:
-        overrides["LOG_INSTALL_ROOT_HANDLER"] = False
+        overrides["LOG_INSTALL_ROOT_HANDLER"] = False  # the rotated file takes the place of Scrapy's handler
     settings = project_settings(overrides)
+    out = CrawlOutput(log_file, settings)
+    try:
+        sources = load_sources(sources_path)
+    except SourcesError as exc:
+        out.fail(str(exc))
+    unknown = sorted(set(only) - {s.name for s in sources})
+    if unknown:
+        out.fail(f"{sources_path}: --only: no source named {unknown[0]!r}")
     if redis_url:  # a shared crawl: PostgreSQL only, Redis reachable (else exit 2)
         from crawler.scheduling.shared import SharedCrawlError, initialise_database, prepare_shared
 
@@ -154,20 +156,35 @@ def check_dedup_settings(settings: BaseSettings, database: Database) -> None:
 
 
 class CrawlOutput:
-    """Where `crawl` reports: stdout/stderr, or only the rotated --log-file (cron)."""
+    """Where `crawl` reports: stdout/stderr, or only the rotated --log-file (cron).
 
-    def __init__(self, log_file: Path | None) -> None:
+    The log follows the ``LOG_*`` settings either way: Scrapy's own handler
+    (stderr, or ``LOG_FILE``) without ``--log-file``; with it, a rotated file
+    of the same level and format (``LOG_LEVEL``, ``LOG_FORMAT``,
+    ``LOG_DATEFORMAT``), which takes the place of ``LOG_FILE``. The summary is
+    an INFO line there (so ``LOG_LEVEL=WARNING`` leaves it out).
+    Bad ``LOG_LEVEL`` or ``LOG_FORMAT``: exit 2.
+    """
+
+    def __init__(self, log_file: Path | None, settings: Any) -> None:
+        import logging
+
+        from crawler.scheduling.cron import log_level, rotating_handler
+
         self.log_file = log_file
         self.logger = None
-        if log_file is not None:
-            import logging
-
-            from crawler.scheduling.cron import rotating_handler
-
-            handler = rotating_handler(log_file)
+        try:
+            level = log_level(settings)
+            value = settings.get("LOG_LEVEL")
+            if isinstance(value, str) and value != logging.getLevelName(level):  # `-s LOG_LEVEL=warning`
+                settings.set("LOG_LEVEL", logging.getLevelName(level), priority=settings.getpriority("LOG_LEVEL"))
+            handler = rotating_handler(log_file, settings=settings) if log_file is not None else None
+        except ValueError as exc:
+            fail(str(exc))
+        if handler is not None:
             root = logging.getLogger()
             root.addHandler(handler)
-            root.setLevel(logging.INFO)
+            root.setLevel(max(handler.level, logging.DEBUG))
             self.logger = logging.getLogger("crawler.commands.cli")
 
     def result(self, text: str) -> None:

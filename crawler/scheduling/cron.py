@@ -18,10 +18,14 @@ import shlex
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
-__all__ = ["SCHEDULES", "CronError", "CronJob", "install", "read_crontab", "remove", "rotating_handler"]
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
+
+__all__ = ["SCHEDULES", "CronError", "CronJob", "install", "log_level", "read_crontab", "remove", "rotating_handler"]
 
 #: accepted --every values -> the five crontab time fields
 SCHEDULES: dict[str, str] = {
@@ -34,19 +38,59 @@ SCHEDULES: dict[str, str] = {
 MARKER = "arabic-news-crawler"
 LOG_MAX_BYTES = 5 * 1024 * 1024
 LOG_BACKUPS = 5
-LOG_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
+LOG_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"  # Scrapy's LOG_FORMAT default
+LOG_DATEFORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 class CronError(RuntimeError):
     """The crontab cannot be read or written; one line for the user."""
 
 
-def rotating_handler(path: Path, max_bytes: int = LOG_MAX_BYTES, backups: int = LOG_BACKUPS) -> logging.Handler:
-    """A size-rotated log file (``crawl.log``, ``crawl.log.1`` ... ``.5``), its folder created."""
+def log_level(settings: BaseSettings) -> int:
+    """``LOG_LEVEL`` as a number (a name such as ``WARNING``, or a number).
+
+    Raises:
+        ValueError: not a level, with a one-line reason.
+    """
+    value = settings.get("LOG_LEVEL") or "DEBUG"  # Scrapy's default
+    names = logging.getLevelNamesMapping()
+    if isinstance(value, int) or str(value).isdigit():
+        return int(value)
+    if str(value).upper() in names:
+        return names[str(value).upper()]
+    raise ValueError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not {value!r}")
+
+
+def rotating_handler(path: Path, max_bytes: int = LOG_MAX_BYTES, backups: int = LOG_BACKUPS,
+                     settings: BaseSettings | None = None) -> logging.Handler:
+    """A size-rotated log file (``crawl.log``, ``crawl.log.1`` ... ``.5``), its folder created.
+
+    With *settings*, the handler is what Scrapy's own log handler would be
+    (``LOG_LEVEL``, ``LOG_FORMAT``, ``LOG_DATEFORMAT``, ``LOG_ENCODING``,
+    ``LOG_SHORT_NAMES``; ``LOG_ENABLED`` off: nothing is written), only rotated.
+
+    Raises:
+        ValueError: an invalid ``LOG_LEVEL`` or ``LOG_FORMAT``.
+    """
+    fmt, datefmt, level, encoding = LOG_FORMAT, LOG_DATEFORMAT, logging.NOTSET, "utf-8"
+    if settings is not None:
+        fmt = settings.get("LOG_FORMAT") or LOG_FORMAT
+        datefmt = settings.get("LOG_DATEFORMAT") or LOG_DATEFORMAT
+        level = log_level(settings) if settings.getbool("LOG_ENABLED", True) else logging.CRITICAL + 1
+        encoding = settings.get("LOG_ENCODING") or encoding
+    try:
+        formatter = logging.Formatter(fmt, datefmt)
+    except ValueError as exc:
+        raise ValueError(f"LOG_FORMAT {fmt!r} is not a logging format: {exc}") from None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
-    handler.setFormatter(logging.Formatter(LOG_FORMAT, "%Y-%m-%d %H:%M:%S"))
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=max_bytes, backupCount=backups, encoding=encoding)
+    handler.setFormatter(formatter)
+    handler.setLevel(level)
+    if settings is not None and settings.getbool("LOG_SHORT_NAMES"):
+        from scrapy.utils.log import TopLevelFormatter
+
+        handler.addFilter(TopLevelFormatter(["scrapy"]))
     return handler
 
 
