@@ -35,7 +35,7 @@ from pipelines.dedup import DedupPipeline
 from pipelines.store import StorePipeline
 from tests.support.db import db  # noqa: F401
 from tests.support.fixture_web import build_fixture_web, fixture_sources_yaml
-from tests.support.incsite import FAST, REPO, IncSite, crawl_env
+from tests.support.incsite import FAST, REPO, IncSite, crawl_env, run_crawl
 from tests.test_dedup import PARA
 
 FORMATS = ("jsonl", "csv", "json", "xml")
@@ -171,6 +171,23 @@ def test_an_article_stored_already_is_kept_out_of_the_feed(tmp_path: Path) -> No
     finally:
         database.close()
     assert kinds <= {"article"}
+
+
+def test_python_m_crawler_crawl_takes_the_same_feed_options(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'cli.db'}"
+    site = IncSite(tmp_path / "site", 3)
+    with SiteServer(site.root) as server:
+        proc = run_crawl(site.sources(server.base_url), db_url, "-O", str(tmp_path / "items.csv"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "articles stored:    3 " in proc.stdout
+    records = read_feed(tmp_path / "items.csv", "csv")
+    assert len(records) == 3 and by_url(records) == exported(db_url, tmp_path)
+
+
+@pytest.mark.parametrize("args", [["-O", "x.parquet"], ["-o", "a.jsonl", "-O", "b.jsonl"]])
+def test_a_bad_feed_option_is_a_usage_error(tmp_path: Path, args: list[str]) -> None:
+    result = CliRunner().invoke(main, ["crawl", "--db", f"sqlite:///{tmp_path / 'x.db'}", *args])
+    assert result.exit_code == 2 and result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
 
 
 def item(url: str, paras: list[str] = PARA, **kw: Any) -> ArticleItem:

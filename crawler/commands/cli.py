@@ -75,8 +75,14 @@ def main() -> None:
 @click.option("--redis", "redis_url", metavar="URL", default=None, help="Join a shared crawl through Redis (or $REDIS_URL).")
 @click.option("--log-file", "log_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Log (and the summary) to this file, rotated; nothing on stdout (for cron).")
+@click.option("-o", "--output", "output", multiple=True, metavar="FILE",
+              help="Append the records of the articles stored to FILE (a Scrapy feed: .jsonl, .json, .csv, .xml,"
+                   " or FILE:FORMAT), as `scrapy crawl -o`.")
+@click.option("-O", "--overwrite-output", "overwrite_output", multiple=True, metavar="FILE",
+              help="As -o, replacing FILE.")
 def crawl(sources_path: str, db: str | None, settings_pairs: tuple[str, ...], only: tuple[str, ...],
-          redis_url: str | None, log_file: Path | None) -> None:
+          redis_url: str | None, log_file: Path | None, output: tuple[str, ...] = (),
+          overwrite_output: tuple[str, ...] = ()) -> None:
     """Crawl the sources and store new articles; print a summary.
 
     Exit codes: 0 done, 1 the run failed (e.g. the database went away),
@@ -95,6 +101,15 @@ def crawl(sources_path: str, db: str | None, settings_pairs: tuple[str, ...], on
         overrides["LOG_INSTALL_ROOT_HANDLER"] = False  # the rotated file takes the place of Scrapy's handler
     settings = project_settings(overrides)
     out = CrawlOutput(log_file, settings)
+    if output or overwrite_output:
+        from scrapy.exceptions import UsageError
+        from scrapy.utils.conf import feed_process_params_from_cli
+
+        try:
+            feeds = feed_process_params_from_cli(settings, list(output), overwrite_output=list(overwrite_output))
+        except UsageError as exc:
+            out.fail(str(exc).splitlines()[0])
+        settings.set("FEEDS", feeds, priority="cmdline")
     try:
         sources = load_sources(sources_path)
     except SourcesError as exc:
