@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -52,9 +53,9 @@ class ArticleRecord:
 
     What ``StorePipeline`` returns for each article it stores, so what
     ``scrapy crawl news -o FILE`` writes; built by
-    :func:`crawler.storage.export.article_record`, as ``export --all-copies``
-    builds its records: dates as ISO strings, lists as lists, ``duplicate_urls``
-    empty (one record per copy). Internal fields (raw page, signature, content
+    :func:`article_record` (below), which ``export --all-copies`` uses too:
+    dates as ISO strings, lists as lists, ``duplicate_urls`` empty (one record
+    per copy). Internal fields (raw page, signature, content
     hash) have no place here.
     """
 
@@ -69,3 +70,27 @@ class ArticleRecord:
     cluster_id: str
     duplicate_urls: list[str]
     fetched_at: str | None
+
+
+def article_record(values: Mapping[str, Any]) -> ArticleRecord:
+    """The record of one stored copy (``duplicate_urls`` empty), from its column *values*.
+
+    The one place a record is built: ``export`` passes database rows, the
+    crawl's ``StorePipeline`` the items it stores (``scrapy crawl news -o``),
+    so a feed and ``export --all-copies`` give the same records.
+    """
+    return ArticleRecord(
+        url=values["url"], site=values["site"], title=values["title"], text=values["text"],
+        published_at=values["published_at"], authors=list(values["authors"] or []),
+        tags=list(values["tags"] or []), attribution=values["attribution"],
+        cluster_id=values["cluster_id"] or "", duplicate_urls=[], fetched_at=iso_datetime(values["fetched_at"]),
+    )
+
+
+def iso_datetime(value: Any) -> str | None:
+    """An ISO 8601 string in UTC for a datetime (naive ones are UTC, as SQLite returns them)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    return str(value)

@@ -25,7 +25,8 @@ LAYERS: list[tuple[str, ...]] = [
     # the stages: extraction, discovery, de-duplication
     ("crawler.extract", "crawler.discovery", "crawler.dedup"),
     # what runs the stages: scheduling, import/export, why/unmerge, reindex
-    ("crawler.scheduling", "crawler.storage.importer", "crawler.storage.export", "crawler.storage.card",
+    ("crawler.scheduling", "crawler.storage.importer", "crawler.storage.export", "crawler.storage.exporters",
+     "crawler.storage.card",
      "crawler.storage.warc", "crawler.dedup.why", "crawler.dedup.reindex"),
     # what a person runs: the command line, the web page, the demo
     ("crawler.__main__", "crawler.commands", "crawler.web", "crawler.demo"),

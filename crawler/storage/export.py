@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
@@ -26,7 +26,7 @@ from typing import Any
 import click
 from sqlalchemy import func, or_, select
 
-from crawler.items import ArticleRecord
+from crawler.items import ArticleRecord, article_record
 from crawler.storage.models import HeadlineOccurrence, HeadlineVariant
 from crawler.storage.database import Database
 from crawler.storage.models import Article
@@ -101,29 +101,6 @@ def _count(db: Database, what: str, all_copies: bool, since: str | None, site: s
             return s.scalar(select(func.count(func.distinct(HeadlineVariant.cluster_id)))) or 0
         q = select(func.count()) if all_copies else select(func.count(func.distinct(func.coalesce(Article.cluster_id, Article.url))))
         return s.scalar(q.select_from(Article).where(*_filters(since, site))) or 0
-
-
-def _iso(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
-    return str(value)
-
-
-def article_record(values: Mapping[str, Any]) -> ArticleRecord:
-    """The record of one stored copy (``duplicate_urls`` empty), from its column *values*.
-
-    The one place a record is built: ``export`` passes database rows, the
-    crawl's ``StorePipeline`` the items it stores (``scrapy crawl news -o``),
-    so a feed and ``export --all-copies`` give the same records.
-    """
-    return ArticleRecord(
-        url=values["url"], site=values["site"], title=values["title"], text=values["text"],
-        published_at=values["published_at"], authors=list(values["authors"] or []),
-        tags=list(values["tags"] or []), attribution=values["attribution"],
-        cluster_id=values["cluster_id"] or "", duplicate_urls=[], fetched_at=_iso(values["fetched_at"]),
-    )
 
 
 def csv_cell(value: Any) -> Any:

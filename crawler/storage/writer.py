@@ -20,8 +20,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from crawler.storage.bulk import insert_ignore
+from crawler.items import article_record
 from crawler.storage.database import Database, StorageError, compress_html, describe_url
-from crawler.storage.export import article_record
 from crawler.storage.models import Article, MergeRecord, RawPage, utcnow
 
 if TYPE_CHECKING:
