@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from scrapy.settings import Settings
 from sqlalchemy import func, select
 
 from crawler.commands.cli import main
@@ -33,7 +32,6 @@ from crawler.storage.models import Article, UrlState
 from crawler.storage.writer import AlreadyStored
 from pipelines.dedup import DedupPipeline
 from pipelines.store import StorePipeline
-from tests.support.db import db  # noqa: F401
 from tests.support.fixture_web import build_fixture_web, fixture_sources_yaml
 from tests.support.incsite import FAST, REPO, IncSite, crawl_env, run_crawl
 from tests.test_dedup import PARA
@@ -196,10 +194,12 @@ def item(url: str, paras: list[str] = PARA, **kw: Any) -> ArticleItem:
                        authors=["محرر"], tags=["وسم"], **kw)
 
 
-def test_the_store_pipeline_returns_the_record_and_drops_what_is_stored(db: Database, tmp_path: Path) -> None:  # noqa: F811
+def test_the_store_pipeline_returns_the_record_and_drops_what_is_stored(db: Database, settings: Any,
+                                                                        tmp_path: Path) -> None:
     stats = CounterStats()
-    dedup = DedupPipeline.build(Settings(), stats, db)
-    store = StorePipeline.build(Settings({"STORAGE_BATCH_SIZE": 10}), stats, db)
+    settings.set("STORAGE_BATCH_SIZE", 10)
+    dedup = DedupPipeline.build(settings, stats, db)
+    store = StorePipeline.build(settings, stats, db)
     dedup.open_spider()
     record = store.process_item(dedup.process_item(item("https://a.example/1")))
     assert isinstance(record, ArticleRecord)

@@ -76,7 +76,7 @@ def rotating_handler(path: Path, max_bytes: int = LOG_MAX_BYTES, backups: int = 
     if settings is not None:
         fmt = settings.get("LOG_FORMAT") or LOG_FORMAT
         datefmt = settings.get("LOG_DATEFORMAT") or LOG_DATEFORMAT
-        level = log_level(settings) if settings.getbool("LOG_ENABLED", True) else logging.CRITICAL + 1
+        level = log_level(settings) if settings.getbool("LOG_ENABLED") else logging.CRITICAL + 1
         encoding = settings.get("LOG_ENCODING") or encoding
     try:
         formatter = logging.Formatter(fmt, datefmt)
