@@ -136,10 +136,11 @@ class ArticleWriter:
 
         New: its URL is neither stored nor queued earlier in this run (one
         indexed lookup). The record is returned when the item is queued, not
-        when its batch is written (at most ``STORAGE_BATCH_SIZE`` items or
-        ``STORAGE_FLUSH_SECONDS`` later, and at the latest when the writer
-        closes); the write itself can only be lost with the database
-        (``StorageError``, the crawl closing with ``database_unavailable``).
+        when its batch is written (when ``STORAGE_BATCH_SIZE`` items are queued,
+        on the first item queued ``STORAGE_FLUSH_SECONDS`` after the last write,
+        or when the writer closes); the write can only be lost with the
+        process (killed) or the database (``StorageError``, the crawl closing
+        with ``database_unavailable``).
         """
         adapter = ItemAdapter(item)
         new = self.is_new(adapter["url"])
