@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from scrapy.exceptions import DropItem
+
 
 @dataclass
 class ArticleItem:
@@ -94,3 +96,26 @@ def iso_datetime(value: Any) -> str | None:
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
     return str(value)
+
+
+class NotArticle(DropItem):
+    """A fetched page (or an imported record) that is not an article.
+
+    Raised by :class:`crawler.extract.cleaner.ArticleCleaner`; whoever handles
+    the drop (the incremental middleware, the run recorder, the importer) reads
+    :attr:`reason` instead of parsing the message.
+
+    Args:
+        reason: why, as counted in ``clean/dropped/<reason>`` (``too_short``,
+            ``no_title``, ``not_arabic``, ``listing_page``, ...).
+        url: the page's URL, for the log line.
+        log_level: the level of Scrapy's "Dropped" log line (an expected drop: INFO).
+    """
+
+    def __init__(self, reason: str, url: str = "", log_level: str | None = "INFO") -> None:
+        super().__init__(f"not an article ({reason}): {url}", log_level=log_level)
+        self.reason = reason
+        self.url = url
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable with its reason (import workers)
+        return (type(self), (self.reason, self.url, self.log_level))

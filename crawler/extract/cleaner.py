@@ -15,12 +15,13 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Self
 
 from itemadapter import ItemAdapter
-from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.exceptions import NotConfigured
 from sqlalchemy import select
 
 from crawler.extract import SiteTemplate, extract_article
 from crawler.extract.boilerplate import compile_extra, is_boilerplate_line, label_kind
 from crawler.extract.metadata import attribution_of
+from crawler.items import NotArticle
 from crawler.storage.bulk import upsert
 from crawler.storage.database import Database
 from crawler.storage.models import SiteTemplateRow, utcnow
@@ -105,16 +106,16 @@ class ArticleCleaner:
 
     # -- items ----------------------------------------------------------------------
 
-    def _drop(self, reason: str, adapter: ItemAdapter) -> DropItem:
+    def _drop(self, reason: str, adapter: ItemAdapter) -> NotArticle:
         self.stats.inc_value(f"clean/dropped/{reason}")
         self.stats.inc_value(f"source/{adapter['site']}/dropped")
-        return DropItem(f"not an article ({reason}): {adapter['url']}", log_level="INFO")
+        return NotArticle(reason, adapter["url"], log_level="INFO")
 
     def process(self, item: Any) -> Any:
         """Clean *item* in place and return it.
 
         Raises:
-            DropItem: not an article; the reason is counted as ``clean/dropped/<reason>``.
+            NotArticle: not an article; its ``reason`` is counted as ``clean/dropped/<reason>``.
         """
         adapter = ItemAdapter(item)
         page = bool(adapter.get("raw_html"))

@@ -26,7 +26,6 @@ entry, and a bounded duplicate filter (``DUPEFILTER_CLASS``, :mod:`crawler.sched
 from __future__ import annotations
 
 import logging
-import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +33,7 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from sqlalchemy import select
 
+from crawler.items import NotArticle
 from crawler.storage.bulk import upsert
 from crawler.storage.database import Database, database_from_crawler
 from crawler.storage.models import Article, UrlState
@@ -49,7 +49,6 @@ logger = logging.getLogger(__name__)
 CONDITIONAL_KINDS = frozenset({"feed", "sitemap", "start", "listing"})
 #: url_state kinds of pages that are not fetched again
 KNOWN_KINDS = frozenset({"article", "not_article"})
-_DROP_REASON = re.compile(r"\(([a-z_]+)\)")
 _STATE_COLUMNS = ("kind", "reason", "lastmod", "fetched_at", "site")
 
 
@@ -231,8 +230,7 @@ class SkipStoredMiddleware:
             return
         if response is None or not hasattr(item, "url"):
             return
-        match = _DROP_REASON.search(str(exception or ""))
-        reason = match.group(1) if match else "dropped"
+        reason = exception.reason if isinstance(exception, NotArticle) else "dropped"
         kind = "listing" if reason == "listing_page" or self._is_hub(response) else "not_article"
         for url in {original_url(response), item.url}:
             self.writer.add(self._row(url, response, kind, reason, item.site))

@@ -26,6 +26,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from sqlalchemy import select, update
 
+from crawler.items import NotArticle
 from crawler.storage.database import Database, database_from_crawler
 from crawler.storage.models import CrawlRun
 from crawler.storage.writer import AlreadyStored
@@ -189,8 +190,7 @@ class RunRecorder:
         site = getattr(item, "site", None)
         if site is None:
             return
-        message = str(exception or "")
-        reason = message[message.find("(") + 1:message.find(")")] if "(" in message else "dropped"
+        reason = exception.reason if isinstance(exception, NotArticle) else "dropped"
         self.extra[site][f"dropped_{reason}"] += 1
 
     def spider_closed(self, reason: str = "finished", **_: Any) -> None:

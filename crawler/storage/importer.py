@@ -29,12 +29,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import click
-from scrapy.exceptions import DropItem
 
 from crawler.stats import CounterStats
 from crawler.dedup.minhash import DedupConfig, MinHasher
 from crawler.dedup.headlines import HeadlineConfig, prepare_headlines
-from crawler.items import ArticleItem
+from crawler.items import ArticleItem, NotArticle
 from crawler.storage.database import Database
 from crawler.text import load_tables
 
@@ -154,7 +153,7 @@ def _prepare_chunk(lines: list[tuple[int, bytes]], site: str | None) -> tuple[li
             continue
         try:
             item = clean.process(item)
-        except DropItem:
+        except NotArticle:
             stats.inc_value("import/dropped")
             continue
         kept.append(len(out))
