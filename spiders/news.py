@@ -26,7 +26,9 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawler.discovery.feeds import classify_links, entry_modified, parse_feed, parse_sitemap, sitemaps_from_robots
+from crawler import meta as m
 from crawler.items import ArticleItem
+from crawler.meta import Hint, Kind, Via
 from crawler.sources import Source, load_sources
 from crawler.urls import canonical_url, is_probably_not_html, looks_like_non_article, url_host
 
@@ -109,7 +111,7 @@ class NewsSpider(scrapy.Spider):
 
     def _request(
         self, url: str, source: Source, kind: str, callback: Any, *, depth: int = 0, page: int = 0,
-        hint: dict[str, Any] | None = None, priority: int = 0, canonical: bool = True,
+        hint: Hint | None = None, priority: int = 0, canonical: bool = True,
     ) -> scrapy.Request | None:
         """A request within the source's scheduling cap, or None (counted)."""
         if canonical:
@@ -124,10 +126,10 @@ class NewsSpider(scrapy.Spider):
         scheduled.add(url)
         self._queued[source.name] += 1
         self._stat(f"discovery/requests/{kind}")
-        meta = {"source": source.name, "kind": kind, "news_depth": depth, "news_page": page,
-                "hint": hint or {}, "budget": budget}
+        meta = {m.SOURCE: source.name, m.KIND: kind, m.DEPTH: depth, m.PAGE: page,
+                m.HINT: hint or {}, m.BUDGET: budget}
         if source.encoding:
-            meta["source_encoding"] = source.encoding
+            meta[m.SOURCE_ENCODING] = source.encoding
         return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta,
                               priority=priority, dont_filter=False)
 
@@ -141,20 +143,20 @@ class NewsSpider(scrapy.Spider):
     def _start_requests(self, source: Source) -> Iterator[scrapy.Request]:
         hosts = {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in source.all_urls()}
         for root in sorted(hosts):
-            req = self._request(urljoin(root, "/robots.txt"), source, "robots", self.parse_robots,
+            req = self._request(urljoin(root, "/robots.txt"), source, Kind.ROBOTS, self.parse_robots,
                                 priority=30, canonical=False)
             if req:
                 yield req
         for url in source.feeds:
-            req = self._request(url, source, "feed", self.parse_feed, priority=20)
+            req = self._request(url, source, Kind.FEED, self.parse_feed, priority=20)
             if req:
                 yield req
         for url in source.sitemaps:
-            req = self._request(url, source, "sitemap", self.parse_sitemap, priority=20, canonical=False)
+            req = self._request(url, source, Kind.SITEMAP, self.parse_sitemap, priority=20, canonical=False)
             if req:
                 yield req
         for url in source.start_urls:
-            req = self._request(url, source, "start", self.parse_page, priority=10)
+            req = self._request(url, source, Kind.START, self.parse_page, priority=10)
             if req:
                 yield req
 
@@ -162,44 +164,44 @@ class NewsSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
-        source = request.meta.get("source", "unknown")
-        kind = request.meta.get("kind", "page")
+        source = request.meta.get(m.SOURCE, "unknown")
+        kind = request.meta.get(m.KIND, Kind.PAGE)
         reason = failure.type.__name__ if failure.type else "error"
         if reason == "IgnoreRequest":
             # robots.txt, offsite, incremental and budget drops are counted by
             # their middlewares; a known page skipped unfetched frees its place.
-            if request.meta.get("incremental_skipped") and self._queued[source] > 0:
+            if request.meta.get(m.INCREMENTAL_SKIPPED) and self._queued[source] > 0:
                 self._queued[source] -= 1
             return
         if reason == "HttpError":
             status = failure.value.response.status  # type: ignore[union-attr]
             self._stat(f"source/{source}/http_errors")
             self._stat(f"source/{source}/pages_fetched")
-            if kind != "robots":  # a missing robots.txt just means "allow all"
+            if kind != Kind.ROBOTS:  # a missing robots.txt just means "allow all"
                 self._stat(f"discovery/http_status/{status}")
                 logger.info("%s: %s %s answered HTTP %s", source, kind, request.url, status)
-            if kind in ("start", "feed", "sitemap"):
+            if kind in Kind.ENTRY:
                 self._stat(f"source/{source}/start_errors")
             return
         self._stat(f"source/{source}/errors")
         self._stat(f"source/{source}/errors/{reason}")
-        if kind in ("start", "feed", "sitemap", "robots"):
+        if kind in Kind.ENTRY or kind == Kind.ROBOTS:
             self._stat(f"source/{source}/start_errors")
         logger.warning("%s: %s %s failed: %s", source, kind, request.url, failure.getErrorMessage())
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
-        source = self.sources[response.meta["source"]]
+        source = self.sources[response.meta[m.SOURCE]]
         self._stat(f"source/{source.name}/pages_fetched")
         if response.status != 200 or not isinstance(response, TextResponse):
             return
         for url in sitemaps_from_robots(response.text, response.url):
             self._stat("discovery/robots_sitemaps")
-            req = self._request(url, source, "sitemap", self.parse_sitemap, priority=20, canonical=False)
+            req = self._request(url, source, Kind.SITEMAP, self.parse_sitemap, priority=20, canonical=False)
             if req:
                 yield req
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
-        source = self.sources[response.meta["source"]]
+        source = self.sources[response.meta[m.SOURCE]]
         self._stat(f"source/{source.name}/pages_fetched")
         kind, entries = parse_sitemap(response.body)
         if kind == "invalid":
@@ -215,58 +217,58 @@ class NewsSpider(scrapy.Spider):
                 self._stat("discovery/sitemap_too_old")
                 continue
             if kind == "index":
-                req = self._request(entry.url, source, "sitemap", self.parse_sitemap, priority=20,
+                req = self._request(entry.url, source, Kind.SITEMAP, self.parse_sitemap, priority=20,
                                     canonical=False)
             else:
                 self._stat("discovery/sitemap_entries")
-                hint = {"title": entry.title, "published": entry.published, "lastmod": entry.lastmod,
-                        "via": "sitemap"}
+                hint: Hint = {"title": entry.title, "published": entry.published, "lastmod": entry.lastmod,
+                              "via": Via.SITEMAP}
                 req = self._page_request(entry.url, source, depth=1, hint=hint)
             if req:
                 yield req
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
-        source = self.sources[response.meta["source"]]
+        source = self.sources[response.meta[m.SOURCE]]
         self._stat(f"source/{source.name}/pages_fetched")
         entries = parse_feed(response.body, response.url)
         if not entries:
             self._stat(f"source/{source.name}/empty_feeds")
         for entry in entries:
             self._stat("discovery/feed_entries")
-            hint = {"title": entry.title, "published": entry.published, "via": "feed"}
+            hint: Hint = {"title": entry.title, "published": entry.published, "via": Via.FEED}
             req = self._page_request(entry.url, source, depth=1, hint=hint)
             if req:
                 yield req
 
     def _page_request(self, url: str, source: Source, *, depth: int, page: int = 0,
-                      hint: dict[str, Any] | None = None, kind: str = "page") -> scrapy.Request | None:
+                      hint: Hint | None = None, kind: str = Kind.PAGE) -> scrapy.Request | None:
         if is_probably_not_html(url):
             self._stat("discovery/skipped/not_html")
             return None
         reason = looks_like_non_article(url)
-        if reason and kind == "page":
+        if reason and kind == Kind.PAGE:
             self._stat(f"discovery/skipped/{reason}")
             return None
         if self._source_of(url) != source.name:
             return None
-        if source.article_url_pattern and kind == "page" and not re.search(source.article_url_pattern, url):
+        if source.article_url_pattern and kind == Kind.PAGE and not re.search(source.article_url_pattern, url):
             self._stat("discovery/skipped/url_pattern")
             return None
         # Article-looking (deep) links first: listings are only the way to them.
-        priority = 5 if kind == "page" else 0
+        priority = 5 if kind == Kind.PAGE else 0
         return self._request(url, source, kind, self.parse_page, depth=depth, page=page, hint=hint,
                              priority=priority - depth)
 
     def parse_page(self, response: Response) -> Iterator[Any]:
-        source = self.sources[response.meta["source"]]
-        kind = response.meta.get("kind", "page")
-        depth = response.meta.get("news_depth", 0)
+        source = self.sources[response.meta[m.SOURCE]]
+        kind = response.meta.get(m.KIND, Kind.PAGE)
+        depth = response.meta.get(m.DEPTH, 0)
         self._stat(f"source/{source.name}/pages_fetched")
         if not isinstance(response, HtmlResponse):
             self._stat("discovery/skipped/not_html")
             return
-        if kind == "page":
-            hint = response.meta.get("hint") or {}
+        if kind == Kind.PAGE:
+            hint: Hint = response.meta.get(m.HINT) or {}
             yield ArticleItem(
                 url=response.url,
                 site=source.name,
@@ -274,7 +276,7 @@ class NewsSpider(scrapy.Spider):
                 raw_html=response.body,
                 encoding=response.encoding,
                 http_status=response.status,
-                discovered_via=hint.get("via", "page"),
+                discovered_via=hint.get("via", Via.PAGE),
                 hint_title=hint.get("title"),
                 hint_published_at=hint.get("published"),
             )
@@ -285,10 +287,10 @@ class NewsSpider(scrapy.Spider):
             for a in response.xpath("//a[@href]")
         ]
         links = classify_links(response.url, anchors)
-        page = response.meta.get("news_page", 0)
+        page = response.meta.get(m.PAGE, 0)
         if page < self.max_pages:
             for url in links.pagination:
-                req = self._page_request(url, source, depth=depth, page=page + 1, kind="listing")
+                req = self._page_request(url, source, depth=depth, page=page + 1, kind=Kind.LISTING)
                 if req:
                     yield req
         for url in links.links:

@@ -18,6 +18,7 @@ from charset_normalizer import from_bytes
 from scrapy.exceptions import NotConfigured
 from scrapy.http import HtmlResponse, TextResponse
 
+from crawler import meta as m
 from crawler.text import arabic_ratio
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ class EncodingFixMiddleware:
         ENCODING_FIX_THRESHOLD: garble score above which a page is re-decoded.
 
     A source's ``encoding:`` key (sources file) forces the codec of its pages;
-    the spider passes it as ``request.meta["source_encoding"]``.
+    the spider passes it as ``request.meta[SOURCE_ENCODING]`` (:mod:`crawler.meta`).
     """
 
     def __init__(self, threshold: float = 0.05, crawler: Crawler | None = None) -> None:
@@ -97,7 +98,7 @@ class EncodingFixMiddleware:
     def process_response(self, request: Request, response: Response) -> Response:
         if not isinstance(response, TextResponse) or not response.body:
             return response
-        forced = request.meta.get("source_encoding")
+        forced = request.meta.get(m.SOURCE_ENCODING)
         if forced:
             if response.encoding.lower().replace("-", "") == forced.lower().replace("-", ""):
                 return response

@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING
 
 from scrapy.exceptions import IgnoreRequest
 
+from crawler import meta as m
+from crawler.meta import Kind
+
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
@@ -27,7 +30,7 @@ class SourceBudgetMiddleware:
 
     Settings:
         DISCOVERY_MAX_REQUESTS_PER_SOURCE: the budget (default 2000); a
-            source's ``max_requests`` (``request.meta["budget"]``) overrides it.
+            source's ``max_requests`` (``request.meta[BUDGET]``) overrides it.
 
     Robots.txt requests are not charged. A request over budget is dropped and
     counted as ``discovery/budget_exhausted/<source>``.
@@ -43,10 +46,10 @@ class SourceBudgetMiddleware:
         return cls(crawler, crawler.settings.getint("DISCOVERY_MAX_REQUESTS_PER_SOURCE"))
 
     def process_request(self, request: Request) -> None:
-        source = request.meta.get("source")
-        if source is None or request.meta.get("kind") == "robots":
+        source = request.meta.get(m.SOURCE)
+        if source is None or request.meta.get(m.KIND) == Kind.ROBOTS:
             return None
-        if self.spent[source] >= (request.meta.get("budget") or self.budget):
+        if self.spent[source] >= (request.meta.get(m.BUDGET) or self.budget):
             self.crawler.stats.inc_value(f"discovery/budget_exhausted/{source}")
             raise IgnoreRequest(f"{source}: request budget spent: {request.url}")
         self.spent[source] += 1

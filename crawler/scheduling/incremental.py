@@ -33,7 +33,9 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from sqlalchemy import select
 
+from crawler import meta as m
 from crawler.items import NotArticle
+from crawler.meta import Kind, StateKind
 from crawler.storage.bulk import upsert
 from crawler.storage.database import Database, database_from_crawler
 from crawler.storage.models import Article, UrlState
@@ -45,10 +47,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: request kinds (``request.meta["kind"]``) that are always fetched, conditionally
-CONDITIONAL_KINDS = frozenset({"feed", "sitemap", "start", "listing"})
+#: request kinds (``request.meta[KIND]``) that are always fetched, conditionally
+CONDITIONAL_KINDS = Kind.CONDITIONAL
 #: url_state kinds of pages that are not fetched again
-KNOWN_KINDS = frozenset({"article", "not_article"})
+KNOWN_KINDS = StateKind.KNOWN
 _STATE_COLUMNS = ("kind", "reason", "lastmod", "fetched_at", "site")
 
 
@@ -92,7 +94,7 @@ def decide(now: datetime, recheck_hours: float, article_fetched: datetime | None
 
 def original_url(response: Response) -> str:
     """The URL first requested (before redirects): the key the next run looks up."""
-    redirects = response.meta.get("redirect_urls")
+    redirects = response.meta.get(m.REDIRECT_URLS)
     return redirects[0] if redirects else response.request.url if response.request else response.url
 
 
@@ -174,46 +176,46 @@ class SkipStoredMiddleware:
         return fetched, (dict(row._mapping) if row else None)
 
     def process_request(self, request: Request) -> None:
-        if request.meta.get("kind", "page") != "page":
+        if request.meta.get(m.KIND, Kind.PAGE) != Kind.PAGE:
             return None
         fetched, state = self.lookup(request.url)
-        request.meta["incremental_state"] = state
-        hint = request.meta.get("hint") or {}
+        request.meta[m.INCREMENTAL_STATE] = state
+        hint = request.meta.get(m.HINT) or {}
         verdict = decide(datetime.now(UTC), self.recheck_hours, fetched, state, hint.get("lastmod"))
         if verdict == "skip":
-            source = request.meta.get("source", "unknown")
+            source = request.meta.get(m.SOURCE, "unknown")
             self.stats.inc_value("incremental/skipped_stored")
-            known = "skipped_stored" if fetched is not None or (state or {}).get("kind") == "article" \
+            known = "skipped_stored" if fetched is not None or (state or {}).get("kind") == StateKind.ARTICLE \
                 else "skipped_not_article"
             self.stats.inc_value(f"source/{source}/{known}")
             if hint.get("lastmod"):
                 self.stats.inc_value("incremental/skipped_lastmod")
-            request.meta["incremental_skipped"] = True  # the spider refunds its budget
+            request.meta[m.INCREMENTAL_SKIPPED] = True  # the spider refunds its budget
             raise IgnoreRequest(f"already stored: {request.url}")
         if verdict in ("lastmod", "recheck"):
-            request.meta["incremental_refetch"] = verdict
+            request.meta[m.INCREMENTAL_REFETCH] = verdict
             self.stats.inc_value(f"incremental/refetch/{verdict}")
         return None
 
     def process_response(self, request: Request, response: Response) -> Response:
-        if request.meta.get("kind") == "page" and response.status in (404, 410):
-            self.writer.add({"url": request.url, "site": request.meta.get("source", "unknown"),
-                             "kind": "not_article", "reason": f"http_{response.status}"})
+        if request.meta.get(m.KIND) == Kind.PAGE and response.status in (404, 410):
+            self.writer.add({"url": request.url, "site": request.meta.get(m.SOURCE, "unknown"),
+                             "kind": StateKind.NOT_ARTICLE, "reason": f"http_{response.status}"})
         return response
 
     # -- signals ---------------------------------------------------------------------
     def _row(self, url: str, response: Response, kind: str, reason: str | None, site: str) -> dict[str, Any]:
-        hint = response.meta.get("hint") or {}
+        hint = response.meta.get(m.HINT) or {}
         return {"url": url, "site": site, "kind": kind, "reason": reason, "lastmod": hint.get("lastmod")}
 
     def item_scraped(self, item: Any, response: Response | None = None, **_: Any) -> None:
         if response is None or not hasattr(item, "url"):
             return
         first = original_url(response)
-        hint = response.meta.get("hint") or {}
-        if first != item.url or hint.get("lastmod") or response.meta.get("incremental_refetch"):
+        hint = response.meta.get(m.HINT) or {}
+        if first != item.url or hint.get("lastmod") or response.meta.get(m.INCREMENTAL_REFETCH):
             for url in {first, item.url}:
-                self.writer.add(self._row(url, response, "article", None, item.site))
+                self.writer.add(self._row(url, response, StateKind.ARTICLE, None, item.site))
 
     def _is_hub(self, response: Response) -> bool:
         """A page with many headline-like links (a section) is fetched again each run."""
@@ -231,7 +233,7 @@ class SkipStoredMiddleware:
         if response is None or not hasattr(item, "url"):
             return
         reason = exception.reason if isinstance(exception, NotArticle) else "dropped"
-        kind = "listing" if reason == "listing_page" or self._is_hub(response) else "not_article"
+        kind = StateKind.LISTING if reason == "listing_page" or self._is_hub(response) else StateKind.NOT_ARTICLE
         for url in {original_url(response), item.url}:
             self.writer.add(self._row(url, response, kind, reason, item.site))
         self.stats.inc_value(f"incremental/remembered/{kind}")
@@ -266,15 +268,15 @@ class ConditionalRequestMiddleware:
         return mw
 
     def _kind(self, request: Request) -> str | None:
-        kind = request.meta.get("kind", "page")
+        kind = request.meta.get(m.KIND, Kind.PAGE)
         if kind in CONDITIONAL_KINDS:
             return kind
-        state = request.meta.get("incremental_state")
-        return "listing" if kind == "page" and state and state.get("kind") == "listing" else None
+        state = request.meta.get(m.INCREMENTAL_STATE)
+        return Kind.LISTING if kind == Kind.PAGE and state and state.get("kind") == StateKind.LISTING else None
 
     def process_request(self, request: Request) -> None:
         kind = self._kind(request)
-        if kind is None or request.meta.get("incremental_unconditional"):
+        if kind is None or request.meta.get(m.INCREMENTAL_UNCONDITIONAL):
             return None
         with self.db.engine.connect() as conn:
             row = conn.execute(select(UrlState.etag, UrlState.last_modified)
@@ -285,15 +287,15 @@ class ConditionalRequestMiddleware:
             request.headers[b"If-None-Match"] = row.etag
         if row.last_modified and b"If-Modified-Since" not in request.headers:
             request.headers[b"If-Modified-Since"] = row.last_modified
-        request.meta["incremental_conditional"] = True
+        request.meta[m.INCREMENTAL_CONDITIONAL] = True
         return None
 
     def process_response(self, request: Request, response: Response) -> Response:
         kind = self._kind(request)
         if kind is None:
             return response
-        source = request.meta.get("source", "unknown")
-        if response.status == 304 and request.meta.get("incremental_conditional"):
+        source = request.meta.get(m.SOURCE, "unknown")
+        if response.status == 304 and request.meta.get(m.INCREMENTAL_CONDITIONAL):
             self.stats.inc_value("incremental/not_modified")
             self.stats.inc_value(f"source/{source}/not_modified")
             raise IgnoreRequest(f"not modified: {request.url}")
