@@ -31,6 +31,7 @@ from crawler.items import ArticleItem
 from crawler.meta import Hint, Kind, Via
 from crawler.sources import Source, load_sources
 from crawler.urls import canonical_url, is_probably_not_html, looks_like_non_article, url_host
+from crawler import stats as st
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -121,11 +122,11 @@ class NewsSpider(scrapy.Spider):
             return None
         budget = source.max_requests or self.max_requests
         if self._queued[source.name] >= budget * self.schedule_factor:
-            self._stat(f"discovery/schedule_cap/{source.name}")
+            self._stat(st.discovery_schedule_cap(source.name))
             return None
         scheduled.add(url)
         self._queued[source.name] += 1
-        self._stat(f"discovery/requests/{kind}")
+        self._stat(st.discovery_requests(kind))
         meta = {m.SOURCE: source.name, m.KIND: kind, m.DEPTH: depth, m.PAGE: page,
                 m.HINT: hint or {}, m.BUDGET: budget}
         if source.encoding:
@@ -175,37 +176,37 @@ class NewsSpider(scrapy.Spider):
             return
         if reason == "HttpError":
             status = failure.value.response.status  # type: ignore[union-attr]
-            self._stat(f"source/{source}/http_errors")
-            self._stat(f"source/{source}/pages_fetched")
+            self._stat(st.source_key(source, st.SourceCount.HTTP_ERRORS))
+            self._stat(st.source_key(source, st.SourceCount.PAGES_FETCHED))
             if kind != Kind.ROBOTS:  # a missing robots.txt just means "allow all"
-                self._stat(f"discovery/http_status/{status}")
+                self._stat(st.discovery_http_status(status))
                 logger.info("%s: %s %s answered HTTP %s", source, kind, request.url, status)
             if kind in Kind.ENTRY:
-                self._stat(f"source/{source}/start_errors")
+                self._stat(st.source_key(source, st.SourceCount.START_ERRORS))
             return
-        self._stat(f"source/{source}/errors")
-        self._stat(f"source/{source}/errors/{reason}")
+        self._stat(st.source_key(source, st.SourceCount.ERRORS))
+        self._stat(st.source_error(source, reason))
         if kind in Kind.ENTRY or kind == Kind.ROBOTS:
-            self._stat(f"source/{source}/start_errors")
+            self._stat(st.source_key(source, st.SourceCount.START_ERRORS))
         logger.warning("%s: %s %s failed: %s", source, kind, request.url, failure.getErrorMessage())
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
         source = self.sources[response.meta[m.SOURCE]]
-        self._stat(f"source/{source.name}/pages_fetched")
+        self._stat(st.source_key(source.name, st.SourceCount.PAGES_FETCHED))
         if response.status != 200 or not isinstance(response, TextResponse):
             return
         for url in sitemaps_from_robots(response.text, response.url):
-            self._stat("discovery/robots_sitemaps")
+            self._stat(st.DISCOVERY_ROBOTS_SITEMAPS)
             req = self._request(url, source, Kind.SITEMAP, self.parse_sitemap, priority=20, canonical=False)
             if req:
                 yield req
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         source = self.sources[response.meta[m.SOURCE]]
-        self._stat(f"source/{source.name}/pages_fetched")
+        self._stat(st.source_key(source.name, st.SourceCount.PAGES_FETCHED))
         kind, entries = parse_sitemap(response.body)
         if kind == "invalid":
-            self._stat(f"source/{source.name}/invalid_sitemaps")
+            self._stat(st.source_key(source.name, st.SourceCount.INVALID_SITEMAPS))
             logger.warning("%s: not a sitemap: %s", source.name, response.url)
             return
         if kind == "urlset":  # newest first: the budget goes to new articles
@@ -214,13 +215,13 @@ class NewsSpider(scrapy.Spider):
         cutoff = datetime.now(UTC) - timedelta(days=max_age) if max_age > 0 else None
         for entry in entries:
             if cutoff is not None and (when := entry_modified(entry)) is not None and when < cutoff:
-                self._stat("discovery/sitemap_too_old")
+                self._stat(st.DISCOVERY_SITEMAP_TOO_OLD)
                 continue
             if kind == "index":
                 req = self._request(entry.url, source, Kind.SITEMAP, self.parse_sitemap, priority=20,
                                     canonical=False)
             else:
-                self._stat("discovery/sitemap_entries")
+                self._stat(st.DISCOVERY_SITEMAP_ENTRIES)
                 hint: Hint = {"title": entry.title, "published": entry.published, "lastmod": entry.lastmod,
                               "via": Via.SITEMAP}
                 req = self._page_request(entry.url, source, depth=1, hint=hint)
@@ -229,12 +230,12 @@ class NewsSpider(scrapy.Spider):
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
         source = self.sources[response.meta[m.SOURCE]]
-        self._stat(f"source/{source.name}/pages_fetched")
+        self._stat(st.source_key(source.name, st.SourceCount.PAGES_FETCHED))
         entries = parse_feed(response.body, response.url)
         if not entries:
-            self._stat(f"source/{source.name}/empty_feeds")
+            self._stat(st.source_key(source.name, st.SourceCount.EMPTY_FEEDS))
         for entry in entries:
-            self._stat("discovery/feed_entries")
+            self._stat(st.DISCOVERY_FEED_ENTRIES)
             hint: Hint = {"title": entry.title, "published": entry.published, "via": Via.FEED}
             req = self._page_request(entry.url, source, depth=1, hint=hint)
             if req:
@@ -243,16 +244,16 @@ class NewsSpider(scrapy.Spider):
     def _page_request(self, url: str, source: Source, *, depth: int, page: int = 0,
                       hint: Hint | None = None, kind: str = Kind.PAGE) -> scrapy.Request | None:
         if is_probably_not_html(url):
-            self._stat("discovery/skipped/not_html")
+            self._stat(st.discovery_skipped("not_html"))
             return None
         reason = looks_like_non_article(url)
         if reason and kind == Kind.PAGE:
-            self._stat(f"discovery/skipped/{reason}")
+            self._stat(st.discovery_skipped(reason))
             return None
         if self._source_of(url) != source.name:
             return None
         if source.article_url_pattern and kind == Kind.PAGE and not re.search(source.article_url_pattern, url):
-            self._stat("discovery/skipped/url_pattern")
+            self._stat(st.discovery_skipped("url_pattern"))
             return None
         # Article-looking (deep) links first: listings are only the way to them.
         priority = 5 if kind == Kind.PAGE else 0
@@ -263,9 +264,9 @@ class NewsSpider(scrapy.Spider):
         source = self.sources[response.meta[m.SOURCE]]
         kind = response.meta.get(m.KIND, Kind.PAGE)
         depth = response.meta.get(m.DEPTH, 0)
-        self._stat(f"source/{source.name}/pages_fetched")
+        self._stat(st.source_key(source.name, st.SourceCount.PAGES_FETCHED))
         if not isinstance(response, HtmlResponse):
-            self._stat("discovery/skipped/not_html")
+            self._stat(st.discovery_skipped("not_html"))
             return
         if kind == Kind.PAGE:
             hint: Hint = response.meta.get(m.HINT) or {}

@@ -38,6 +38,7 @@ from crawler.dedup.minhash import (
 from crawler.dedup.headlines import HeadlineClusterer, HeadlineConfig, HeadlinePrep
 from crawler.storage.models import utcnow
 from crawler.text import matching_codepoints
+from crawler import stats as st
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -252,17 +253,17 @@ class Deduplicator:
         known = self._pending.get(url)
         cid = known.cluster_id if known else (by_url[url][1] if url in by_url else None)
         if cid is not None:  # the same canonical URL again: keep its cluster
-            self.stats.inc_value("dedup/same_url")
+            self.stats.inc_value(st.DEDUP_SAME_URL)
         elif (match := self._exact(url, doc.content_hash, by_hash)) is not None:
-            self.stats.inc_value("dedup/exact")
+            self.stats.inc_value(st.DEDUP_EXACT)
             ad["dup_of_url"], ad["dup_method"], ad["dup_score"] = match[0], "exact", 1.0
             cid = match[1]
         elif doc.keys and (near := self._near(doc, by_band, texts, members)) is not None:
-            self.stats.inc_value("dedup/near_duplicate")
+            self.stats.inc_value(st.DEDUP_NEAR_DUPLICATE)
             ad["dup_of_url"], ad["dup_method"], ad["dup_score"] = near[0], "minhash", round(near[2], 4)
             cid = near[1]
         else:
-            self.stats.inc_value("dedup/unique")
+            self.stats.inc_value(st.DEDUP_UNIQUE)
             cid = cluster_id_for(url)
         ad["cluster_id"] = doc.cluster_id = cid
         self._remember(doc)
@@ -288,7 +289,7 @@ class Deduplicator:
                 else:
                     cands |= members
         cands.discard(doc.url)
-        self.stats.inc_value("dedup/candidates", len(cands))
+        self.stats.inc_value(st.DEDUP_CANDIDATES, len(cands))
         best: dict[str, tuple[str, float]] = {}  # cluster id -> its best verified member and score
         for cand in sorted(cands):
             pend = self._pending.get(cand)
@@ -297,19 +298,19 @@ class Deduplicator:
             elif cand in texts:
                 other, facts, cid = texts[cand]
             else:  # index rows of a copy that was never stored
-                self.stats.inc_value("dedup/dangling")
+                self.stats.inc_value(st.DEDUP_DANGLING)
                 continue
             score = jaccard(doc.shingles, other)
             if score < self.config.threshold:
-                self.stats.inc_value("dedup/rejected")
+                self.stats.inc_value(st.DEDUP_REJECTED)
             elif (why := facts_conflict(doc.facts, facts, names=score < self.names_below)) is not None:
-                self.stats.inc_value(f"dedup/rejected_{why}")
+                self.stats.inc_value(st.dedup_rejected(why))
             elif cid not in best or score > best[cid][1]:
                 best[cid] = (cand, score)
         for cid, (cand, score) in sorted(best.items(), key=lambda kv: (-kv[1][1], kv[0])):
             if self._fits(doc, cid, stored):
                 return cand, cid, score
-            self.stats.inc_value("dedup/rejected_cluster")
+            self.stats.inc_value(st.dedup_rejected("cluster"))
         return None
 
     def cluster_members(self, cid: str, stored: _StoredMembers) -> dict[str, tuple[np.ndarray, dict]]:

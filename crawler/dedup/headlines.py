@@ -24,6 +24,7 @@ from crawler.dedup import index as store
 from crawler.dedup.minhash import DedupConfig, MinHasher, to_signed64
 from crawler.storage.models import utcnow
 from crawler.text import clean_text, normalize_for_matching
+from crawler import stats as st
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -272,7 +273,7 @@ class HeadlineClusterer:
             kid = h[3]
             if kid in by_key:
                 self._add(rows, vid, h[0], h[1], by_key[kid], now, [])
-                self.stats.inc_value("dedup/headlines_exact")
+                self.stats.inc_value(st.DEDUP_HEADLINES_EXACT)
             elif kid not in fresh:
                 fresh[kid] = h
         key_cluster = self._cluster_new(s, fresh, rows, now)
@@ -282,8 +283,8 @@ class HeadlineClusterer:
         rows.occurrences.extend(
             {"page_url": h[7], "kind": h[4], "pos": h[5], "variant": h[2], "url": h[6], "created_at": now} for h in seen
         )
-        self.stats.inc_value("dedup/headlines_seen", len(seen))
-        self.stats.inc_value("dedup/headlines_merged", len(seen) - rows.new_clusters)
+        self.stats.inc_value(st.DEDUP_HEADLINES_SEEN, len(seen))
+        self.stats.inc_value(st.DEDUP_HEADLINES_MERGED, len(seen) - rows.new_clusters)
         return rows
 
     def _add(self, rows: HeadlineRows, vid: int, text: str, key: str, cid: str, now: datetime, keys: list[int]) -> None:
@@ -326,7 +327,7 @@ class HeadlineClusterer:
                 rows.new_clusters += 1
             else:
                 cid = best[1]
-                self.stats.inc_value("dedup/headlines_ngram")
+                self.stats.inc_value(st.DEDUP_HEADLINES_NGRAM)
                 rows.merges.append({
                     "kind": "headline", "member": text[:2048], "matched": best[2][:2048], "cluster_id": cid,
                     "method": "ngram", "score": round(best[3], 4), "config": self.config.fingerprint[:128],

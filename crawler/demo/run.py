@@ -52,7 +52,7 @@ def run_demo(out_dir: Path) -> str:
     finally:
         db.close()
     expected = manifest.get("distinct_stories", 0)
-    removed = summary.stats.get("clean/boilerplate_removed", 0)
+    removed = summary.boilerplate_removed
     lines = [
         summary.render(),
         "",

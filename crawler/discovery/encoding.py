@@ -19,6 +19,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import HtmlResponse, TextResponse
 
 from crawler import meta as m
+from crawler import stats as st
 from crawler.text import arabic_ratio
 
 if TYPE_CHECKING:
@@ -102,21 +103,21 @@ class EncodingFixMiddleware:
         if forced:
             if response.encoding.lower().replace("-", "") == forced.lower().replace("-", ""):
                 return response
-            self._inc("encoding/forced")
+            self._inc(st.ENCODING_FORCED)
             return response.replace(encoding=forced)
         if garble_score(response.text) <= self.threshold:
             return response
         decoded = best_decoding(response.body)
         if decoded is None or decoded[0] == response.encoding:
-            self._inc("encoding/unfixable")
+            self._inc(st.ENCODING_UNFIXABLE)
             logger.warning("Garbled text, no better codec found: %s", response.url)
             return response
         codec, text = decoded
         if garble_score(text) > self.threshold:
-            self._inc("encoding/unfixable")
+            self._inc(st.ENCODING_UNFIXABLE)
             logger.warning("Garbled text in every codec, keeping %s: %s", response.encoding, response.url)
             return response
-        self._inc("encoding/fixed")
+        self._inc(st.ENCODING_FIXED)
         logger.info("Re-decoded %s as %s (was %s)", response.url, codec, response.encoding)
         cls = HtmlResponse if isinstance(response, HtmlResponse) else type(response)
         return response.replace(cls=cls, encoding=codec)

@@ -27,6 +27,7 @@ from crawler.storage.database import Database
 from crawler.storage.models import SiteTemplateRow, utcnow
 from crawler.text import arabic_ratio, clean_text
 from crawler.urls import canonical_url, url_host
+from crawler import stats as st
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -107,8 +108,8 @@ class ArticleCleaner:
     # -- items ----------------------------------------------------------------------
 
     def _drop(self, reason: str, adapter: ItemAdapter) -> NotArticle:
-        self.stats.inc_value(f"clean/dropped/{reason}")
-        self.stats.inc_value(f"source/{adapter['site']}/dropped")
+        self.stats.inc_value(st.clean_dropped(reason))
+        self.stats.inc_value(st.source_key(adapter["site"], st.SourceCount.DROPPED))
         return NotArticle(reason, adapter["url"], log_level="INFO")
 
     def process(self, item: Any) -> Any:
@@ -134,7 +135,7 @@ class ArticleCleaner:
             raise self._drop("too_short", adapter)
         if arabic_ratio(text) < self.min_arabic_ratio:
             raise self._drop("not_arabic", adapter)
-        self.stats.inc_value("clean/articles")
+        self.stats.inc_value(st.CLEAN_ARTICLES)
         return item
 
     def _clean_page(self, adapter: ItemAdapter) -> None:
@@ -166,7 +167,7 @@ class ArticleCleaner:
         adapter["related_headlines"] = result.related_headlines
         adapter["lang"] = result.lang
         adapter["boilerplate_removed"] = result.boilerplate_removed
-        self.stats.inc_value("clean/boilerplate_removed", result.boilerplate_removed)
+        self.stats.inc_value(st.CLEAN_BOILERPLATE_REMOVED, result.boilerplate_removed)
 
     def _clean_record(self, adapter: ItemAdapter) -> None:
         """An imported record: the same line rules as a page body.
@@ -199,4 +200,4 @@ class ArticleCleaner:
         adapter["attribution"] = attribution
         adapter["tags"] = [t.strip() for t in tags]
         adapter["boilerplate_removed"] = removed
-        self.stats.inc_value("clean/boilerplate_removed", removed)
+        self.stats.inc_value(st.CLEAN_BOILERPLATE_REMOVED, removed)

@@ -17,6 +17,7 @@ from scrapy.exceptions import IgnoreRequest
 
 from crawler import meta as m
 from crawler.meta import Kind
+from crawler import stats as st
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -50,7 +51,7 @@ class SourceBudgetMiddleware:
         if source is None or request.meta.get(m.KIND) == Kind.ROBOTS:
             return None
         if self.spent[source] >= (request.meta.get(m.BUDGET) or self.budget):
-            self.crawler.stats.inc_value(f"discovery/budget_exhausted/{source}")
+            self.crawler.stats.inc_value(st.discovery_budget_exhausted(source))
             raise IgnoreRequest(f"{source}: request budget spent: {request.url}")
         self.spent[source] += 1
         return None

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from scrapy.dupefilters import BaseDupeFilter
 
+from crawler import stats as st
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy import Spider
@@ -60,4 +62,4 @@ class BoundedDupeFilter(BaseDupeFilter):
         if self.debug:
             logger.debug("Filtered duplicate request: %s", request)
         if self.stats is not None:
-            self.stats.inc_value("dupefilter/filtered")
+            self.stats.inc_value(st.DUPEFILTER_FILTERED)

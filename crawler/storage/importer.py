@@ -30,7 +30,8 @@ from urllib.parse import urlsplit
 
 import click
 
-from crawler.stats import CounterStats
+from crawler import stats as st
+from crawler.stats import CounterStats, summarise
 from crawler.dedup.minhash import DedupConfig, MinHasher
 from crawler.dedup.headlines import HeadlineConfig, prepare_headlines
 from crawler.items import ArticleItem, NotArticle
@@ -148,13 +149,13 @@ def _prepare_chunk(lines: list[tuple[int, bytes]], site: str | None) -> tuple[li
             item = record_to_item(json.loads(raw), site)
         except (ValueError, UnicodeDecodeError) as exc:
             reason = str(exc) if isinstance(exc, BadRecord) else "not_json"
-            stats.inc_value(f"import/bad/{reason}")
+            stats.inc_value(st.import_bad(reason))
             out.append((lineno, reason, None))
             continue
         try:
             item = clean.process(item)
         except NotArticle:
-            stats.inc_value("import/dropped")
+            stats.inc_value(st.IMPORT_DROPPED)
             continue
         kept.append(len(out))
         out.append((lineno, None, dict(vars(item))))  # a dataclass: its fields, shallow
@@ -261,7 +262,7 @@ def import_jsonl(
                 if reason:
                     logger.warning("%s:%d: bad line (%s)", path, lineno, reason)
             good.extend(p for _, reason, p in prepared if not reason)
-            stats.inc_value("import/read", len(prepared))
+            stats.inc_value(st.IMPORT_READ, len(prepared))
             # The first batch goes as soon as one chunk is ready: the serial stage
             # starts while the workers are still filling the next batches.
             if len(good) >= (batch if batches else chunk):
@@ -295,15 +296,16 @@ def _ordered(pool: ProcessPoolExecutor, chunks: Iterator[Any], site: str | None,
 
 def _counts(stats: CounterStats) -> dict[str, Any]:
     s = stats.get_stats()
-    bad = stats.prefixed("import/bad/")
+    totals = summarise(s)
+    bad = stats.prefixed(st.IMPORT_BAD)
     return {
-        "read": s.get("import/read", 0) + s.get("import/dropped", 0),
-        "stored": s.get("store/inserted", 0),
-        "already_stored": s.get("store/already_stored", 0),
-        "duplicates": s.get("dedup/exact", 0) + s.get("dedup/near_duplicate", 0),
-        "dropped": s.get("import/dropped", 0),
-        "dropped_reasons": dict(sorted(stats.prefixed("clean/dropped/").items())),
+        "read": s.get(st.IMPORT_READ, 0) + s.get(st.IMPORT_DROPPED, 0),
+        "stored": totals.articles_stored,
+        "already_stored": totals.already_stored,
+        "duplicates": totals.duplicates_merged,
+        "dropped": s.get(st.IMPORT_DROPPED, 0),
+        "dropped_reasons": dict(sorted(totals.dropped.items())),
         "bad_lines": sum(bad.values()),
         "bad_reasons": dict(sorted(bad.items())),
-        "headlines": s.get("dedup/headlines_seen", 0),
+        "headlines": s.get(st.DEDUP_HEADLINES_SEEN, 0),
     }

@@ -23,6 +23,7 @@ from crawler.storage.bulk import insert_ignore
 from crawler.items import article_record
 from crawler.storage.database import Database, StorageError, compress_html, describe_url
 from crawler.storage.models import Article, MergeRecord, RawPage, utcnow
+from crawler import stats as st
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -184,14 +185,14 @@ class ArticleWriter:
                 reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
                 if attempt == self.retry_times:
                     self._pending[:0] = batch  # nothing is lost in this process
-                    self.stats.inc_value("store/unavailable")
+                    self.stats.inc_value(st.STORE_UNAVAILABLE)
                     message = f"database {describe_url(self.db.url)} unavailable: {reason}"
                     if not self.unavailable and self.on_unavailable is not None:
                         self.on_unavailable("database_unavailable")
                     self.unavailable = True
                     raise StorageError(message) from None
                 wait = self.retry_wait * 2**attempt
-                self.stats.inc_value("store/retries")
+                self.stats.inc_value(st.STORE_RETRIES)
                 logger.warning("Database write failed (%s); retrying in %.0f s", reason, wait)
                 time.sleep(wait)
 
@@ -254,8 +255,8 @@ class ArticleWriter:
             if merges:
                 session.execute(MergeRecord.__table__.insert(), merges)
         inserted = len(batch)
-        self.stats.inc_value("store/inserted", inserted)
-        self.stats.inc_value("store/already_stored", len(rows) - inserted)
+        self.stats.inc_value(st.STORE_INSERTED, inserted)
+        self.stats.inc_value(st.STORE_ALREADY_STORED, len(rows) - inserted)
         for item in batch:
-            self.stats.inc_value(f"source/{item['site']}/articles_stored")
+            self.stats.inc_value(st.source_key(item["site"], st.SourceCount.ARTICLES_STORED))
         logger.debug("Stored %d of %d articles", inserted, len(rows))
