@@ -148,7 +148,6 @@ LOCK_HELD = False  # set by `crawl`, which already holds the lock (not for users
 RUNS_ENABLED = True
 RUNS_UPDATE_SECONDS = 60
 RUNS_MAX_ERRORS = 50  # error messages kept on a run's row
-CRAWL_RUN_ID = 0  # set by RunRecorder to this run's crawl_runs id (not for users)
 # `stats` health: a source is flagged when its last RUNS_HEALTH_RUNS runs found
 # no article, or when the last run lost bodies/dates/titles (a redesign); a loss
 # is only judged on a run (and a baseline) of at least RUNS_HEALTH_MIN_PAGES pages.
@@ -171,6 +170,8 @@ DOWNLOADER_MIDDLEWARES = {
 
 EXTENSIONS = {
     "crawler.scheduling.lock.LockExtension": 0,  # first: `scrapy crawl` exits 75 before anything opens
+    # The database, url_state writer and Redis client every component shares (CrawlServices.of(crawler)).
+    "crawler.services.CrawlServices": 50,
     "crawler.scheduling.runs.RunRecorder": 100,
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crawler.extract.cleaner import ArticleCleaner
-from crawler.storage.database import database_from_crawler
+from crawler.services import CrawlServices
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -21,7 +21,7 @@ class CleanPipeline(ArticleCleaner):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CleanPipeline:
-        db = database_from_crawler(crawler) if crawler.settings.getbool("CLEAN_LEARN_TEMPLATE") else None
+        db = CrawlServices.of(crawler).database if crawler.settings.getbool("CLEAN_LEARN_TEMPLATE") else None
         sources = getattr(crawler.spider, "sources", {}) if crawler.spider else {}
         patterns = {name: s.boilerplate_patterns for name, s in sources.items()}
         return cls.build(crawler.settings, crawler.stats, db, patterns)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import NotConfigured
 
 from crawler.dedup.clusterer import Deduplicator
-from crawler.storage.database import database_from_crawler
+from crawler.services import CrawlServices
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -25,7 +25,7 @@ class DedupPipeline(Deduplicator):
     def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
         if not crawler.settings.getbool("DEDUP_ENABLED"):
             raise NotConfigured("DEDUP_ENABLED is off")
-        return cls.build(crawler.settings, crawler.stats, database_from_crawler(crawler))
+        return cls.build(crawler.settings, crawler.stats, CrawlServices.of(crawler).database)
 
     def open_spider(self) -> None:
         self.open()

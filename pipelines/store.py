@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from itemadapter import ItemAdapter
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler.storage.database import database_from_crawler
+from crawler.scheduling.runs import RunRecorder
+from crawler.services import CrawlServices
 from crawler.storage.writer import AlreadyStored, ArticleWriter
 
 if TYPE_CHECKING:
@@ -29,8 +30,9 @@ class StorePipeline(ArticleWriter):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        run_id = crawler.settings.getint("CRAWL_RUN_ID") or None
-        pipeline = cls.build(crawler.settings, crawler.stats, database_from_crawler(crawler), run_id)
+        recorder = crawler.get_extension(RunRecorder)  # None when RUNS_ENABLED is off
+        run_id = recorder.start_run() if recorder is not None else None
+        pipeline = cls.build(crawler.settings, crawler.stats, CrawlServices.of(crawler).database, run_id)
 
         def close_crawl(reason: str) -> None:
             if crawler.engine is not None:

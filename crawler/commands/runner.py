@@ -9,15 +9,21 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
 
-from scrapy.crawler import CrawlerProcess
+from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 
+from crawler import stats as st
+from crawler.scheduling.runs import RunRecorder
+from crawler.services import CrawlServices
+from crawler.stats import RunTotals, summarise
+
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
@@ -30,76 +36,17 @@ def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
 
 
 @dataclass
-class SourceSummary:
-    pages_fetched: int = 0
-    articles_stored: int = 0
-    dropped: int = 0
-    errors: int = 0
-    start_errors: int = 0
+class CrawlSummary(RunTotals):
+    """What one crawl did: :func:`crawler.stats.summarise` of its stats, plus its time and run id."""
 
-
-@dataclass
-class CrawlSummary:
-    """What one crawl did, read from the crawler's stats."""
-
-    finish_reason: str
-    seconds: float
-    pages_fetched: int
-    articles_stored: int
-    already_stored: int
-    duplicates_merged: int
-    dropped: Counter[str]
-    skipped: Counter[str]
-    robots_forbidden: int
-    per_source: dict[str, SourceSummary] = field(default_factory=dict)
+    seconds: float = 0.0
     stats: dict[str, Any] = field(default_factory=dict)
     run_id: int | None = None  # the crawl_runs row (crawler/scheduling/runs.py)
 
-    #: finish reasons of a completed run (graceful SIGTERM / Ctrl-C is "shutdown")
-    OK_REASONS = ("finished", "shutdown", "closespider_timeout", "closespider_itemcount",
-                  "closespider_pagecount")
-
-    @property
-    def ok(self) -> bool:
-        """Whether the run completed (exit 0); else it failed (e.g. the database went away)."""
-        return self.finish_reason in self.OK_REASONS
-
-    @property
-    def skipped_stored(self) -> int:
-        return int(self.stats.get("incremental/skipped_stored", 0))
-
-    @property
-    def not_modified(self) -> int:
-        return int(self.stats.get("incremental/not_modified", 0))
-
     @classmethod
     def from_stats(cls, stats: dict[str, Any], sources: list[str], seconds: float) -> CrawlSummary:
-        def prefixed(prefix: str) -> Counter[str]:
-            return Counter({k[len(prefix):]: v for k, v in stats.items() if k.startswith(prefix) and "/" not in k[len(prefix):]})
-
-        per_source = {}
-        for name in sources:
-            p = f"source/{name}/"
-            per_source[name] = SourceSummary(
-                pages_fetched=stats.get(p + "pages_fetched", 0),
-                articles_stored=stats.get(p + "articles_stored", 0),
-                dropped=stats.get(p + "dropped", 0),
-                errors=stats.get(p + "errors", 0),
-                start_errors=stats.get(p + "start_errors", 0),
-            )
-        return cls(
-            finish_reason=str(stats.get("finish_reason", "unknown")),
-            seconds=seconds,
-            pages_fetched=stats.get("response_received_count", 0),
-            articles_stored=stats.get("store/inserted", 0),
-            already_stored=stats.get("store/already_stored", 0),
-            duplicates_merged=stats.get("dedup/exact", 0) + stats.get("dedup/near_duplicate", 0),
-            dropped=prefixed("clean/dropped/"),
-            skipped=prefixed("discovery/skipped/"),
-            robots_forbidden=stats.get("robotstxt/forbidden", 0),
-            per_source=per_source,
-            stats=stats,
-        )
+        totals = summarise(stats, sources)
+        return cls(**{f.name: getattr(totals, f.name) for f in fields(totals)}, seconds=seconds, stats=stats)
 
     def render(self) -> str:
         """The summary printed at the end of `crawl`."""
@@ -115,9 +62,9 @@ class CrawlSummary:
             f"  robots.txt refused: {self.robots_forbidden}",
             f"  already known:      {self.skipped_stored} not fetched, {self.not_modified} unchanged (304)",
         ]
-        if self.stats.get("shared/worker_id"):  # crawl --redis: this worker's share of the work
-            lines.append(f"  shared crawl:       worker {self.stats['shared/worker_id']} took"
-                         f" {self.stats.get('shared/dequeued', 0)} requests from the shared frontier")
+        if self.stats.get(st.SHARED_WORKER_ID):  # crawl --redis: this worker's share of the work
+            lines.append(f"  shared crawl:       worker {self.stats[st.SHARED_WORKER_ID]} took"
+                         f" {self.stats.get(st.SHARED_DEQUEUED, 0)} requests from the shared frontier")
         lines.append("  per source:          fetched  stored  dropped  errors")
         for name, s in sorted(self.per_source.items()):
             flag = "  DEAD: nothing fetched" if s.pages_fetched == 0 and s.errors else ""
@@ -139,9 +86,18 @@ def run_crawl(settings: Settings, sources_path: str, only: list[str] | None = No
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
     names = list(getattr(crawler.spider, "sources", {}) or [])
-    db = getattr(crawler, "news_database", None)
-    if db is not None:
-        db.close()
+    services = _extension(crawler, CrawlServices)
+    if services is not None:
+        services.close()
     summary = CrawlSummary.from_stats(stats, names, time.monotonic() - started)
-    summary.run_id = getattr(crawler, "news_run_id", None)
+    recorder = _extension(crawler, RunRecorder)
+    summary.run_id = recorder.run_id if recorder is not None else None
     return summary
+
+
+def _extension(crawler: Crawler, cls: type[T]) -> T | None:
+    """The crawler's instance of extension *cls*; None when disabled or never built (the crawl failed first)."""
+    try:
+        return crawler.get_extension(cls)
+    except RuntimeError:  # the extension manager was never built
+        return None

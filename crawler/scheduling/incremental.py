@@ -37,9 +37,11 @@ from crawler import meta as m
 from crawler.items import NotArticle
 from crawler.meta import Kind, StateKind
 from crawler.storage.bulk import upsert
-from crawler.storage.database import Database, database_from_crawler
+from crawler.services import CrawlServices
+from crawler.storage.database import Database
 from crawler.storage.models import Article, UrlState
 from crawler.storage.writer import AlreadyStored
+from crawler import stats as st
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -99,20 +101,12 @@ def original_url(response: Response) -> str:
 
 
 class UrlStateWriter:
-    """Buffered ``url_state`` upserts shared by the middlewares of one crawl."""
+    """Buffered ``url_state`` upserts shared by the middlewares of one crawl (``CrawlServices.url_state``)."""
 
     def __init__(self, db: Database, batch_size: int = 200) -> None:
         self.db = db
         self.batch_size = max(1, batch_size)
         self._rows: dict[tuple[str, ...], dict[str, dict[str, Any]]] = {}
-
-    @classmethod
-    def for_crawler(cls, crawler: Crawler) -> UrlStateWriter:
-        writer = getattr(crawler, "news_url_state", None)
-        if writer is None:
-            writer = cls(database_from_crawler(crawler), crawler.settings.getint("INCREMENTAL_STATE_BATCH"))
-            crawler.news_url_state = writer
-        return writer
 
     def add(self, row: dict[str, Any], update: tuple[str, ...] = _STATE_COLUMNS) -> None:
         """Queue one row (``url``, ``site``, ``kind``, ...); *update* names the columns it sets."""
@@ -160,7 +154,8 @@ class SkipStoredMiddleware:
     def from_crawler(cls, crawler: Crawler) -> SkipStoredMiddleware:
         if not crawler.settings.getbool("INCREMENTAL_ENABLED"):
             raise NotConfigured("INCREMENTAL_ENABLED is off")
-        mw = cls(crawler, database_from_crawler(crawler), UrlStateWriter.for_crawler(crawler),
+        services = CrawlServices.of(crawler)
+        mw = cls(crawler, services.database, services.url_state,
                  crawler.settings.getfloat("INCREMENTAL_RECHECK_HOURS"),
                  crawler.settings.getint("INCREMENTAL_LISTING_LINKS"))
         crawler.signals.connect(mw.item_scraped, signal=signals.item_scraped)
@@ -184,17 +179,18 @@ class SkipStoredMiddleware:
         verdict = decide(datetime.now(UTC), self.recheck_hours, fetched, state, hint.get("lastmod"))
         if verdict == "skip":
             source = request.meta.get(m.SOURCE, "unknown")
-            self.stats.inc_value("incremental/skipped_stored")
-            known = "skipped_stored" if fetched is not None or (state or {}).get("kind") == StateKind.ARTICLE \
-                else "skipped_not_article"
-            self.stats.inc_value(f"source/{source}/{known}")
+            self.stats.inc_value(st.INCREMENTAL_SKIPPED_STORED)
+            known = st.SourceCount.SKIPPED_STORED \
+                if fetched is not None or (state or {}).get("kind") == StateKind.ARTICLE \
+                else st.SourceCount.SKIPPED_NOT_ARTICLE
+            self.stats.inc_value(st.source_key(source, known))
             if hint.get("lastmod"):
-                self.stats.inc_value("incremental/skipped_lastmod")
+                self.stats.inc_value(st.INCREMENTAL_SKIPPED_LASTMOD)
             request.meta[m.INCREMENTAL_SKIPPED] = True  # the spider refunds its budget
             raise IgnoreRequest(f"already stored: {request.url}")
         if verdict in ("lastmod", "recheck"):
             request.meta[m.INCREMENTAL_REFETCH] = verdict
-            self.stats.inc_value(f"incremental/refetch/{verdict}")
+            self.stats.inc_value(st.incremental_refetch(verdict))
         return None
 
     def process_response(self, request: Request, response: Response) -> Response:
@@ -236,7 +232,7 @@ class SkipStoredMiddleware:
         kind = StateKind.LISTING if reason == "listing_page" or self._is_hub(response) else StateKind.NOT_ARTICLE
         for url in {original_url(response), item.url}:
             self.writer.add(self._row(url, response, kind, reason, item.site))
-        self.stats.inc_value(f"incremental/remembered/{kind}")
+        self.stats.inc_value(st.incremental_remembered(kind))
 
     def spider_closed(self, **_: Any) -> None:
         self.writer.flush()
@@ -262,7 +258,8 @@ class ConditionalRequestMiddleware:
         if not (crawler.settings.getbool("INCREMENTAL_ENABLED")
                 and crawler.settings.getbool("INCREMENTAL_CONDITIONAL")):
             raise NotConfigured("INCREMENTAL_CONDITIONAL is off")
-        mw = cls(crawler, database_from_crawler(crawler), UrlStateWriter.for_crawler(crawler))
+        services = CrawlServices.of(crawler)
+        mw = cls(crawler, services.database, services.url_state)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(mw.item_error, signal=signals.item_error)
         return mw
@@ -296,8 +293,8 @@ class ConditionalRequestMiddleware:
             return response
         source = request.meta.get(m.SOURCE, "unknown")
         if response.status == 304 and request.meta.get(m.INCREMENTAL_CONDITIONAL):
-            self.stats.inc_value("incremental/not_modified")
-            self.stats.inc_value(f"source/{source}/not_modified")
+            self.stats.inc_value(st.INCREMENTAL_NOT_MODIFIED)
+            self.stats.inc_value(st.source_key(source, st.SourceCount.NOT_MODIFIED))
             raise IgnoreRequest(f"not modified: {request.url}")
         if response.status == 200:
             etag = response.headers.get(b"ETag")
@@ -323,7 +320,7 @@ class ConditionalRequestMiddleware:
         healthy = 0
         for row in self._validators.values():
             site = row["site"]
-            if stats.get(f"source/{site}/errors") or stats.get(f"discovery/budget_exhausted/{site}"):
+            if stats.get(st.source_key(site, st.SourceCount.ERRORS)) or stats.get(st.discovery_budget_exhausted(site)):
                 continue
             self.writer.add(row, ("kind", "etag", "last_modified", "fetched_at", "site"))
             healthy += 1

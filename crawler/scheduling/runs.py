@@ -2,8 +2,9 @@
 
 :class:`RunRecorder` is a Scrapy extension (``EXTENSIONS``). When the crawler
 is built it marks the ``running`` rows whose process is gone as ``killed``,
-inserts this run as ``running`` and publishes its id (``CRAWL_RUN_ID``, which
-the store pipeline writes on each article). While the crawl runs it refreshes
+inserts this run as ``running`` and exposes its id (:meth:`RunRecorder.start_run`,
+which the store pipeline asks for and writes on each article; ``run_id``
+afterwards). While the crawl runs it refreshes
 the row every ``RUNS_UPDATE_SECONDS`` (so a killed run still shows what it
 did); at the end it writes the status -- ``finished`` or ``failed`` -- the
 finish reason, the per-source counts, the errors and the crawler's stats.
@@ -19,6 +20,7 @@ import logging
 import os
 import socket
 from collections import Counter, defaultdict
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +29,9 @@ from scrapy.exceptions import NotConfigured
 from sqlalchemy import select, update
 
 from crawler.items import NotArticle
-from crawler.storage.database import Database, database_from_crawler
+from crawler.stats import OK_REASONS, RunTotals, SourceCounts, summarise
+from crawler.services import CrawlServices
+from crawler.storage.database import Database
 from crawler.storage.models import CrawlRun
 from crawler.storage.writer import AlreadyStored
 
@@ -38,11 +42,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: finish reasons of a run that completed its work (SIGTERM/Ctrl-C: "shutdown")
-OK_REASONS = frozenset({"finished", "shutdown", "closespider_timeout", "closespider_itemcount",
-                        "closespider_pagecount"})
-_SOURCE_STATS = ("pages_fetched", "articles_stored", "dropped", "errors", "start_errors",
-                 "skipped_stored", "skipped_not_article", "not_modified")
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -80,19 +79,18 @@ def mark_dead_runs(db: Database, *, all_running: bool) -> int:
     return len(dead)
 
 
-def per_source_counts(stats: dict[str, Any], extra: dict[str, Counter[str]]) -> dict[str, dict[str, Any]]:
-    """Counts per source from ``source/<name>/<count>`` stats plus the recorder's own."""
-    out: dict[str, dict[str, Any]] = defaultdict(dict)
-    for key, value in stats.items():
-        parts = key.split("/")
-        if len(parts) == 3 and parts[0] == "source" and parts[2] in _SOURCE_STATS:
-            out[parts[1]][parts[2]] = value
+def per_source_counts(totals: RunTotals | dict[str, Any],
+                      extra: dict[str, Counter[str]]) -> dict[str, dict[str, Any]]:
+    """Counts per source (:func:`crawler.stats.summarise`'s) plus the recorder's own (*extra*)."""
+    if not isinstance(totals, RunTotals):
+        totals = summarise(totals)
+    out: dict[str, dict[str, Any]] = {name: asdict(counts) for name, counts in totals.per_source.items()}
     for name, counter in extra.items():
-        out[name].update(counter)
+        out.setdefault(name, asdict(SourceCounts())).update(counter)
     for counts in out.values():
-        for key in (*_SOURCE_STATS, "articles_seen", "no_date", "no_title"):
+        for key in ("articles_seen", "no_date", "no_title"):
             counts.setdefault(key, 0)
-    return dict(out)
+    return out
 
 
 def _jsonable(value: Any) -> Any:
@@ -114,9 +112,11 @@ class RunRecorder:
             ``running`` row is then known dead).
     """
 
-    def __init__(self, crawler: Crawler, db: Database, *, update_seconds: float = 60, max_errors: int = 50) -> None:
+    def __init__(self, crawler: Crawler, *, update_seconds: float = 60, max_errors: int = 50,
+                 lock_held: bool = False) -> None:
         self.crawler = crawler
-        self.db = db
+        self.db: Database | None = None  # the crawl's (CrawlServices), from start_run on
+        self.lock_held = lock_held
         self.update_seconds = update_seconds
         self.max_errors = max_errors
         self.errors: list[dict[str, Any]] = []
@@ -129,20 +129,27 @@ class RunRecorder:
         settings = crawler.settings
         if not settings.getbool("RUNS_ENABLED"):
             raise NotConfigured("RUNS_ENABLED is off")
-        ext = cls(crawler, database_from_crawler(crawler), update_seconds=settings.getfloat("RUNS_UPDATE_SECONDS"),
-                  max_errors=settings.getint("RUNS_MAX_ERRORS"))
-        mark_dead_runs(ext.db, all_running=settings.getbool("LOCK_HELD"))
-        ext.start_run()
-        if not settings.frozen:  # extensions are built before the settings freeze
-            settings.set("CRAWL_RUN_ID", ext.run_id, priority="cmdline")
-        crawler.news_run_id = ext.run_id
+        ext = cls(crawler, update_seconds=settings.getfloat("RUNS_UPDATE_SECONDS"),
+                  max_errors=settings.getint("RUNS_MAX_ERRORS"), lock_held=settings.getbool("LOCK_HELD"))
         for handler, signal in ((ext.spider_opened, signals.spider_opened), (ext.spider_closed, signals.spider_closed),
                                 (ext.spider_error, signals.spider_error), (ext.item_error, signals.item_error),
                                 (ext.item_scraped, signals.item_scraped), (ext.item_dropped, signals.item_dropped)):
             crawler.signals.connect(handler, signal=signal)
         return ext
 
-    def start_run(self) -> None:
+    def start_run(self) -> int | None:
+        """Insert this crawl's ``running`` row, once, and return its id (``run_id``).
+
+        The first component that needs the id asks for it: the store pipeline,
+        built with the engine right after the extensions (an extension cannot
+        reach another while they are being built, so the database of
+        :class:`CrawlServices` is not taken earlier); else ``spider_opened``.
+        Earlier ``running`` rows whose process is gone are marked ``killed`` first.
+        """
+        if self.run_id is not None:
+            return self.run_id
+        self.db = CrawlServices.of(self.crawler).database
+        mark_dead_runs(self.db, all_running=self.lock_held)
         with self.db.begin() as session:
             run = CrawlRun(started_at=datetime.now(UTC), status="running", pid=os.getpid(),
                            host=socket.gethostname(), pages_fetched=0, articles_stored=0,
@@ -151,9 +158,11 @@ class RunRecorder:
             session.flush()
             self.run_id = run.id
         logger.info("crawl run %s started", self.run_id)
+        return self.run_id
 
     # -- signals ------------------------------------------------------------------------
     def spider_opened(self, **_: Any) -> None:
+        self.start_run()
         if self.update_seconds > 0:
             from twisted.internet import task
 
@@ -196,6 +205,7 @@ class RunRecorder:
     def spider_closed(self, reason: str = "finished", **_: Any) -> None:
         if self._task is not None and self._task.running:
             self._task.stop()
+        self.start_run()  # a crawl closed before it opened is recorded too
         status = "finished" if reason in OK_REASONS else "failed"
         self.save(status, reason)
         logger.info("crawl run %s %s (%s)", self.run_id, status, reason)
@@ -204,16 +214,18 @@ class RunRecorder:
     def save(self, status: str, reason: str | None) -> None:
         """Write the run's counts (and its end when *status* is not ``running``)."""
         stats = {k: _jsonable(v) for k, v in self.crawler.stats.get_stats().items()}
-        per_source = per_source_counts(stats, self.extra)
+        totals = summarise(stats)
         values: dict[str, Any] = {
             "status": status, "finish_reason": reason,
-            "pages_fetched": int(stats.get("response_received_count", 0) or 0),
-            "articles_stored": int(stats.get("store/inserted", 0) or 0),
-            "duplicates_merged": int(stats.get("dedup/exact", 0) or 0) + int(stats.get("dedup/near_duplicate", 0) or 0),
-            "per_source": per_source, "errors": list(self.errors), "stats": stats,
+            "pages_fetched": totals.pages_fetched,
+            "articles_stored": totals.articles_stored,
+            "duplicates_merged": totals.duplicates_merged,
+            "per_source": per_source_counts(totals, self.extra), "errors": list(self.errors), "stats": stats,
         }
         if status != "running":
             values["finished_at"] = datetime.now(UTC)
+        if self.db is None:
+            return
         try:
             with self.db.begin() as session:
                 session.execute(update(CrawlRun).where(CrawlRun.id == self.run_id).values(**values))

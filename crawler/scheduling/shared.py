@@ -61,6 +61,9 @@ from scrapy.exceptions import CloseSpider, DontCloseSpider
 from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy.utils.request import request_from_dict
 
+from crawler import stats as st
+from crawler.services import CrawlServices
+
 if TYPE_CHECKING:
     from redis import Redis
     from scrapy import Spider
@@ -150,18 +153,6 @@ def redis_client(url: str, connect_timeout: float = 5.0) -> Redis:
 
     return redis.Redis.from_url(url, socket_connect_timeout=connect_timeout, socket_timeout=max(30.0, connect_timeout),
                                 health_check_interval=30)
-
-
-def redis_from_crawler(crawler: Crawler) -> Redis:
-    """The one Redis client of a crawler (scheduler and dupefilter share it)."""
-    client = getattr(crawler, "news_redis", None)
-    if client is None:
-        url = crawler.settings.get("REDIS_URL")
-        if not url:
-            raise SharedCrawlError("REDIS_URL is not set: a shared crawl needs `crawl --redis URL`")
-        client = redis_client(url, crawler.settings.getfloat("REDIS_CONNECT_TIMEOUT"))
-        crawler.news_redis = client
-    return client
 
 
 def crawler_prefix(crawler: Crawler) -> str:
@@ -278,7 +269,7 @@ class RedisDupeFilter(BaseDupeFilter):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RedisDupeFilter:
-        return cls(redis_from_crawler(crawler), f"{crawler_prefix(crawler)}:seen", crawler.request_fingerprinter,
+        return cls(CrawlServices.of(crawler).redis, f"{crawler_prefix(crawler)}:seen", crawler.request_fingerprinter,
                    crawler.stats, crawler.settings.getbool("DUPEFILTER_DEBUG"))
 
     def request_seen(self, request: Request) -> bool:
@@ -288,7 +279,7 @@ class RedisDupeFilter(BaseDupeFilter):
         if self.debug:
             logger.debug("Filtered duplicate request: %s", request)
         if self.stats is not None:
-            self.stats.inc_value("dupefilter/filtered")
+            self.stats.inc_value(st.DUPEFILTER_FILTERED)
 
 
 class RedisScheduler(BaseScheduler):
@@ -330,7 +321,7 @@ class RedisScheduler(BaseScheduler):
     def from_crawler(cls, crawler: Crawler) -> RedisScheduler:
         settings = crawler.settings
         dupefilter = build_from_crawler(load_object(settings["DUPEFILTER_CLASS"]), crawler)
-        scheduler = cls(crawler, redis_from_crawler(crawler), crawler_prefix(crawler), dupefilter,
+        scheduler = cls(crawler, CrawlServices.of(crawler).redis, crawler_prefix(crawler), dupefilter,
                         heartbeat=settings.getfloat("REDIS_HEARTBEAT_SECONDS"),
                         worker_timeout=settings.getfloat("REDIS_WORKER_TIMEOUT"),
                         idle_poll=settings.getfloat("REDIS_IDLE_POLL_SECONDS"),
@@ -350,8 +341,8 @@ class RedisScheduler(BaseScheduler):
         live = self._scripts["join"](keys=self._keys, args=[self.worker_id, int(self.worker_timeout), self.key_ttl])
         logger.info("shared crawl %s: joined as %s (%s)", self.prefix, self.worker_id,
                     f"{live} other worker(s) running" if live else "first worker: a fresh frontier")
-        self.stats.set_value("shared/worker_id", self.worker_id)
-        self.stats.set_value("shared/joined_running", int(live))
+        self.stats.set_value(st.SHARED_WORKER_ID, self.worker_id)
+        self.stats.set_value(st.SHARED_JOINED_RUNNING, int(live))
         if self.heartbeat > 0:
             self._beat = task.LoopingCall(self._heartbeat)
             self._beat.start(self.heartbeat, now=False)
@@ -391,15 +382,15 @@ class RedisScheduler(BaseScheduler):
             except (ValueError, TypeError, AttributeError, pickle.PicklingError) as exc:
                 logger.debug("not shareable, kept local: %s (%s)", request, exc)
                 self._local.append(request)
-                self.stats.inc_value("shared/enqueued_local")
+                self.stats.inc_value(st.SHARED_ENQUEUED_LOCAL)
                 return True
             self.server.zadd(self.queue_key, {data: -request.priority})
         except Exception as exc:  # noqa: BLE001 - redis errors: the request is lost, counted
             logger.error("shared crawl: cannot schedule %s: %s", request.url, _first_line(exc))
-            self.stats.inc_value("shared/redis_errors")
+            self.stats.inc_value(st.SHARED_REDIS_ERRORS)
             return False
-        self.stats.inc_value("scheduler/enqueued")
-        self.stats.inc_value("scheduler/enqueued/redis")
+        self.stats.inc_value(st.SCHEDULER_ENQUEUED)
+        self.stats.inc_value(f"{st.SCHEDULER_ENQUEUED}/redis")
         return True
 
     def next_request(self) -> Request | None:
@@ -409,14 +400,14 @@ class RedisScheduler(BaseScheduler):
             data = self._scripts["pop"](keys=[self.queue_key, self.workers_key], args=[self.worker_id])
         except Exception as exc:  # noqa: BLE001 - redis errors
             logger.error("shared crawl: cannot read the frontier: %s", _first_line(exc))
-            self.stats.inc_value("shared/redis_errors")
+            self.stats.inc_value(st.SHARED_REDIS_ERRORS)
             return None
         if data is None:
             return None
         request = request_from_dict(pickle.loads(data), spider=self.spider)  # noqa: S301 - trusted Redis
-        self.stats.inc_value("scheduler/dequeued")
-        self.stats.inc_value("scheduler/dequeued/redis")
-        self.stats.inc_value("shared/dequeued")
+        self.stats.inc_value(st.SCHEDULER_DEQUEUED)
+        self.stats.inc_value(f"{st.SCHEDULER_DEQUEUED}/redis")
+        self.stats.inc_value(st.SHARED_DEQUEUED)
         return request
 
     # -- the end of a shared crawl -------------------------------------------------------
@@ -433,7 +424,7 @@ class RedisScheduler(BaseScheduler):
         if done:
             logger.info("shared crawl %s: frontier empty and every worker idle", self.prefix)
             return
-        self.stats.inc_value("shared/idle_polls")
+        self.stats.inc_value(st.SHARED_IDLE_POLLS)
         if self._poke_call is None or not self._poke_call.active():
             from twisted.internet import reactor
 

@@ -28,8 +28,6 @@ from crawler.storage.models import Article, RawPage
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
-    from scrapy.crawler import Crawler
-
 logger = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite:///data/news.db"
@@ -174,17 +172,3 @@ def stored_page(db: Database, url: str) -> StoredPage | None:
 def compress_html(html: bytes) -> bytes:
     return zlib.compress(html, 6)
 
-
-def database_from_crawler(crawler: Crawler) -> Database:
-    """The one :class:`Database` of a Scrapy crawler, opened on first use.
-
-    Every pipeline of a crawl shares it (one engine per process); the URL is
-    the ``DATABASE_URL`` setting (``scrapy crawl news -s DATABASE_URL=...``,
-    as the contract names it), else ``STORAGE_URL``.
-    """
-    db = getattr(crawler, "news_database", None)
-    if db is None:
-        settings = crawler.settings
-        db = Database.open(settings.get("DATABASE_URL") or settings.get("STORAGE_URL") or DEFAULT_URL)
-        crawler.news_database = db
-    return db
