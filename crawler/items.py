@@ -26,7 +26,7 @@ class ArticleItem:
     raw_html: bytes = b""
     encoding: str | None = None
     http_status: int = 200
-    discovered_via: str | None = None  # "feed", "sitemap", "page"
+    discovered_via: str | None = None  # a crawler.meta.Via: "feed", "sitemap", "page"
     hint_title: str | None = None  # from a news sitemap or feed entry
     hint_published_at: str | None = None
     # Filled by the clean pipeline.
