@@ -64,7 +64,9 @@ def test_two_crawls_at_once_second_exits_75(tmp_path: Path, db_url: str) -> None
     site = IncSite(tmp_path / "site", 10)
     with SiteServer(site.root) as server:
         sources = site.sources(server.base_url)
-        slow = crawl_cmd(sources, db_url, "-s", "DOWNLOAD_DELAY=0.15", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
+        # Slow enough to outlast the second process's start on a loaded machine: the run's row (what
+        # the loop below waits for) is written once the engine's components are built.
+        slow = crawl_cmd(sources, db_url, "-s", "DOWNLOAD_DELAY=0.4", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
         first = subprocess.Popen(slow, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                  env=crawl_env())
         try:
