@@ -171,7 +171,7 @@ DOWNLOADER_MIDDLEWARES = {
 EXTENSIONS = {
     "crawler.scheduling.lock.LockExtension": 0,  # first: `scrapy crawl` exits 75 before anything opens
     # The database, url_state writer and Redis client every component shares (CrawlServices.of(crawler)).
-    "crawler.services.CrawlServices": 50,
+    "crawler.scheduling.services.CrawlServices": 50,
     "crawler.scheduling.runs.RunRecorder": 100,
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crawler.extract.cleaner import ArticleCleaner
-from crawler.services import CrawlServices
+from crawler.scheduling.services import CrawlServices
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

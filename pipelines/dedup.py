@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import NotConfigured
 
 from crawler.dedup.clusterer import Deduplicator
-from crawler.services import CrawlServices
+from crawler.scheduling.services import CrawlServices
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

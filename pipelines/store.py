@@ -16,7 +16,7 @@ from itemadapter import ItemAdapter
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler.scheduling.runs import RunRecorder
-from crawler.services import CrawlServices
+from crawler.scheduling.services import CrawlServices
 from crawler.storage.writer import AlreadyStored, ArticleWriter
 
 if TYPE_CHECKING:

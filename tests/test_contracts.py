@@ -25,7 +25,7 @@ from crawler.items import ArticleItem, NotArticle
 from crawler.meta import Kind, StateKind
 from crawler.scheduling.incremental import ConditionalRequestMiddleware, SkipStoredMiddleware, UrlStateWriter
 from crawler.scheduling.runs import RunRecorder, per_source_counts
-from crawler.services import CrawlServices
+from crawler.scheduling.services import CrawlServices
 from crawler.stats import CounterStats, RunTotals, SourceCounts, summarise
 from crawler.storage.database import Database
 from crawler.storage.models import CrawlRun, UrlState

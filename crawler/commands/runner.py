@@ -18,7 +18,7 @@ from scrapy.utils.project import get_project_settings
 
 from crawler import stats as st
 from crawler.scheduling.runs import RunRecorder
-from crawler.services import CrawlServices
+from crawler.scheduling.services import CrawlServices
 from crawler.stats import RunTotals, summarise
 
 logger = logging.getLogger(__name__)

@@ -37,7 +37,7 @@ from crawler import meta as m
 from crawler.items import NotArticle
 from crawler.meta import Kind, StateKind
 from crawler.storage.bulk import upsert
-from crawler.services import CrawlServices
+from crawler.scheduling.services import CrawlServices
 from crawler.storage.database import Database
 from crawler.storage.models import Article, UrlState
 from crawler.storage.writer import AlreadyStored

@@ -30,7 +30,7 @@ from sqlalchemy import select, update
 
 from crawler.items import NotArticle
 from crawler.stats import OK_REASONS, RunTotals, SourceCounts, summarise
-from crawler.services import CrawlServices
+from crawler.scheduling.services import CrawlServices
 from crawler.storage.database import Database
 from crawler.storage.models import CrawlRun
 from crawler.storage.writer import AlreadyStored

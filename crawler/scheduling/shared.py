@@ -62,7 +62,7 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy.utils.request import request_from_dict
 
 from crawler import stats as st
-from crawler.services import CrawlServices
+from crawler.scheduling.services import CrawlServices
 
 if TYPE_CHECKING:
     from redis import Redis
