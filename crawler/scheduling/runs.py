@@ -1,10 +1,12 @@
 """Record every crawl in ``crawl_runs``: start, end, status, counts per source, errors.
 
 :class:`RunRecorder` is a Scrapy extension (``EXTENSIONS``). When the crawler
-is built it marks the ``running`` rows whose process is gone as ``killed``,
-inserts this run as ``running`` and exposes its id (:meth:`RunRecorder.start_run`,
-which the store pipeline asks for and writes on each article; ``run_id``
-afterwards). While the crawl runs it refreshes
+starts (:meth:`RunRecorder.start_run`: when the store pipeline, built with the
+engine, asks for the run's id -- extensions cannot reach the crawl's database
+while they are being built -- or at ``spider_opened``) it marks the ``running``
+rows whose process is gone as ``killed``, inserts this run as ``running`` and
+exposes its id (``run_id``, which the store pipeline writes on each article and
+``crawl`` reads after the crawl). While the crawl runs it refreshes
 the row every ``RUNS_UPDATE_SECONDS`` (so a killed run still shows what it
 did); at the end it writes the status -- ``finished`` or ``failed`` -- the
 finish reason, the per-source counts, the errors and the crawler's stats.
@@ -29,8 +31,8 @@ from scrapy.exceptions import NotConfigured
 from sqlalchemy import select, update
 
 from crawler.items import NotArticle
-from crawler.stats import OK_REASONS, RunTotals, SourceCounts, summarise
 from crawler.scheduling.services import CrawlServices
+from crawler.stats import OK_REASONS, RunTotals, SourceCounts, summarise
 from crawler.storage.database import Database
 from crawler.storage.models import CrawlRun
 from crawler.storage.writer import AlreadyStored
@@ -41,7 +43,6 @@ if TYPE_CHECKING:
     from twisted.python.failure import Failure
 
 logger = logging.getLogger(__name__)
-
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -205,7 +206,10 @@ class RunRecorder:
     def spider_closed(self, reason: str = "finished", **_: Any) -> None:
         if self._task is not None and self._task.running:
             self._task.stop()
-        self.start_run()  # a crawl closed before it opened is recorded too
+        try:
+            self.start_run()  # a crawl closed before it opened is recorded too
+        except Exception as exc:  # the database may be away: the run record is not worth a crash
+            logger.error("cannot record the crawl run: %s", str(exc).splitlines()[0] if str(exc) else exc)
         status = "finished" if reason in OK_REASONS else "failed"
         self.save(status, reason)
         logger.info("crawl run %s %s (%s)", self.run_id, status, reason)
