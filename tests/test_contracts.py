@@ -32,7 +32,6 @@ from crawler.storage.models import CrawlRun, UrlState
 from pipelines.clean import CleanPipeline
 from pipelines.dedup import DedupPipeline
 from pipelines.store import StorePipeline
-from tests.support.db import sqlite_db  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,9 +55,10 @@ def test_not_article_carries_its_reason() -> None:
     assert (type(again), again.reason, again.url, str(again)) == (NotArticle, "too_short", exc.url, str(exc))
 
 
-def test_the_cleaner_raises_not_article_with_the_counted_reason() -> None:
+def test_the_cleaner_raises_not_article_with_the_counted_reason(settings: Settings) -> None:
     stats = CounterStats()
-    cleaner = CleanPipeline.build(Settings({"CLEAN_LEARN_TEMPLATE": False}), stats, None)
+    settings.set("CLEAN_LEARN_TEMPLATE", False)
+    cleaner = CleanPipeline.build(settings, stats, None)
     with pytest.raises(NotArticle) as caught:
         cleaner.process_item(_item())
     assert caught.value.log_level == "INFO"
@@ -66,7 +66,7 @@ def test_the_cleaner_raises_not_article_with_the_counted_reason() -> None:
     assert stats.get_value(st.source_key("farm", st.SourceCount.DROPPED)) == 1
 
 
-def test_incremental_and_the_run_recorder_record_the_reason(sqlite_db: Database) -> None:  # noqa: F811
+def test_incremental_and_the_run_recorder_record_the_reason(sqlite_db: Database) -> None:
     crawler: Any = type("FakeCrawler", (), {"stats": CounterStats()})()
     writer = UrlStateWriter(sqlite_db, batch_size=100)
     mw = SkipStoredMiddleware(crawler, sqlite_db, writer, recheck_hours=0)
