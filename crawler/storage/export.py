@@ -52,7 +52,8 @@ HEADLINE_FIELDS = ["headline", "count", "variants", "urls", "cluster_id"]
 PARQUET_EXTRA_FIELDS = ["published_at_original"]
 FORMATS = ("jsonl", "csv", "parquet", "warc")
 _LISTS = {"authors", "tags", "duplicate_urls", "variants", "urls"}
-_ROW_GROUP = 10_000
+_ROW_GROUP = 10_000  # Parquet: at most this many records per row group ...
+_ROW_GROUP_CHARS = 8_000_000  # ... and about this many characters of text (bounds memory, whatever the article size)
 _CHUNK = 500
 
 
@@ -296,24 +297,39 @@ def parquet_schema(fields: list[str]) -> Any:
 
 
 def _write_parquet(path: Path, fields: list[str], records: Iterator[dict[str, Any]]) -> int:
-    """Write row groups of ``_ROW_GROUP`` records: only one group is ever held in memory."""
+    """Write row groups of ``_ROW_GROUP`` records or ``_ROW_GROUP_CHARS`` characters, whichever comes first.
+
+    Only one group is ever held in memory (peak RSS grows with the group's
+    size, not with the corpus: docs/benchmarks.md). Records are buffered
+    column by column (``Table.from_pydict``); only the site column is
+    dictionary-encoded (long texts gain nothing from it).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = parquet_schema(fields)
+    names = schema.names
     typed = fields == ARTICLE_FIELDS
     n = 0
-    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
-        buf: list[dict[str, Any]] = []
+    dictionary = [f for f in ("site",) if f in names] or False
+    with pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=dictionary) as writer:
+        cols: dict[str, list[Any]] = {f: [] for f in names}
+        size = chars = 0
         for rec in records:
-            buf.append(typed_article(rec) if typed else rec)
-            if len(buf) >= _ROW_GROUP:
-                writer.write_table(pa.Table.from_pylist(buf, schema=schema))
-                n += len(buf)
-                buf = []
-        if buf or n == 0:
-            writer.write_table(pa.Table.from_pylist(buf, schema=schema))
-            n += len(buf)
+            row = typed_article(rec) if typed else rec
+            for f in names:
+                value = row.get(f)
+                cols[f].append(value)
+                if isinstance(value, str):
+                    chars += len(value)
+            size += 1
+            if size >= _ROW_GROUP or chars >= _ROW_GROUP_CHARS:
+                writer.write_table(pa.Table.from_pydict(cols, schema=schema))
+                n += size
+                cols, size, chars = {f: [] for f in names}, 0, 0
+        if size or n == 0:
+            writer.write_table(pa.Table.from_pydict(cols, schema=schema))
+            n += size
     return n
 
 
