@@ -18,7 +18,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from scrapy.settings import Settings
 from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator
 
@@ -32,7 +31,7 @@ from crawler.storage.export import ARTICLE_FIELDS, HEADLINE_FIELDS, export_corpu
 from crawler.storage.models import RawPage
 from pipelines.dedup import DedupPipeline
 from pipelines.store import StorePipeline
-from tests.support.db import db, sqlite_db  # noqa: F401
+from tests.support.settings import project_settings
 from tests.test_dedup import OTHER, PARA
 
 HEADERS = [("Content-Type", "text/html; charset=utf-8"), ("Server", "test/1.0"),
@@ -62,9 +61,9 @@ def page(url: str) -> bytes:
 
 
 @pytest.fixture
-def corpus(db):  # noqa: F811
+def corpus(db):
     stats = CounterStats()
-    dedup, store = DedupPipeline.build(Settings(), stats, db), StorePipeline.build(Settings(), stats, db)
+    dedup, store = DedupPipeline.build(project_settings(), stats, db), StorePipeline.build(project_settings(), stats, db)
     dedup.open_spider()
     for url, paras, pub, day, kept in ROWS:
         it = ArticleItem(url=url, site=url.split("/")[2].split(".")[0], fetched_at=datetime(2025, 1, day, 9, 15, 30, 123456, tzinfo=UTC),
@@ -254,7 +253,7 @@ def test_failed_export_leaves_no_card(corpus, tmp_path: Path, monkeypatch: pytes
     assert sorted(p.name for p in out.iterdir()) == []
 
 
-def test_export_command_warc_and_sources(sqlite_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+def test_export_command_warc_and_sources(sqlite_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = sqlite_db.url
     monkeypatch.chdir(tmp_path)  # no sources.yaml here: no licence notes, no error
     r = CliRunner().invoke(main, ["export", "--format", "warc", "--out", "p.warc.gz", "--db", url])

@@ -331,7 +331,7 @@ def render_markdown(card: dict[str, Any]) -> str:
         "## How it was made",
         "",
         "Pages were found through each source's feeds, sitemaps and section pages (robots.txt obeyed), "
-        "the article extracted generically (trafilatura/lxml and the project's rules) with the boilerplate of "
+        "the article extracted generically (lxml and the project's rules, no per-site selectors) with the boilerplate of "
         "Arabic news pages removed, and near-duplicates merged: canonical URL, exact hash of the normalised "
         "body, then MinHash LSH verified by exact Jaccard and by the numbers in the text.",
         "",
