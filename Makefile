@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-requirements
 DEV_STAMP := $(VENV)/.installed-requirements-dev
 
-.PHONY: venv dev demo test lint bench bench-extract bench-dedup bench-crawl clean
+.PHONY: venv dev demo test lint bench bench-extract bench-dedup bench-crawl bench-export clean
 
 # Runtime only (requirements.txt): all `make demo` needs.
 $(STAMP): requirements.txt
@@ -33,7 +33,7 @@ test: dev lint
 lint: dev
 	$(BIN)/python -m ruff check .
 
-bench: bench-extract bench-dedup bench-crawl
+bench: bench-extract bench-dedup bench-crawl bench-export
 
 bench-extract: dev
 	$(BIN)/python benchmarks/bench_extract.py --write
@@ -44,6 +44,9 @@ bench-dedup: dev
 
 bench-crawl: dev
 	$(BIN)/python benchmarks/bench_crawl.py --write
+
+bench-export: dev
+	$(BIN)/python benchmarks/bench_export.py --write
 
 clean:
 	rm -rf data/demo .pytest_cache

@@ -26,6 +26,7 @@ class ArticleItem:
     raw_html: bytes = b""
     encoding: str | None = None
     http_status: int = 200
+    http_headers: list[tuple[str, str]] | None = None  # response headers as fetched, in order
     discovered_via: str | None = None  # a crawler.meta.Via: "feed", "sitemap", "page"
     hint_title: str | None = None  # from a news sitemap or feed entry
     hint_published_at: str | None = None

@@ -18,7 +18,7 @@ _KNOWN_KEYS = {
     "name", "start_urls", "feeds", "sitemaps", "allowed_domains",
     # Optional per-source overrides.
     "encoding", "boilerplate_patterns", "article_url_pattern", "selectors",
-    "max_requests", "disallows_training", "country", "language", "notes",
+    "max_requests", "disallows_training", "licence", "country", "language", "notes",
 }
 
 
@@ -42,6 +42,7 @@ class Source:
         selectors: optional CSS/XPath overrides (``title``, ``body``, ``date``).
         max_requests: per-source request budget (overrides the setting).
         disallows_training: the publisher forbids use as ML training data.
+        licence: free-text licence or terms-of-use note (copied into dataset cards).
     """
 
     name: str
@@ -55,6 +56,7 @@ class Source:
     selectors: dict[str, str] = field(default_factory=dict)
     max_requests: int | None = None
     disallows_training: bool = False
+    licence: str | None = None
 
     def all_urls(self) -> tuple[str, ...]:
         return self.start_urls + self.feeds + self.sitemaps
@@ -114,6 +116,9 @@ def _parse_entry(path: str, index: int, entry: Any, seen: set[str]) -> Source:
     selectors = entry.get("selectors") or {}
     if not isinstance(selectors, dict):
         raise _fail(path, where, "'selectors' must be a mapping")
+    licence = entry.get("licence")
+    if licence is not None and not isinstance(licence, str):
+        raise _fail(path, where, "'licence' must be text")
     seen.add(name)
     return Source(
         name=name,
@@ -127,6 +132,7 @@ def _parse_entry(path: str, index: int, entry: Any, seen: set[str]) -> Source:
         selectors=dict(selectors),
         max_requests=max_requests,
         disallows_training=bool(entry.get("disallows_training", False)),
+        licence=licence,
     )
 
 

@@ -277,6 +277,8 @@ class NewsSpider(scrapy.Spider):
                 raw_html=response.body,
                 encoding=response.encoding,
                 http_status=response.status,
+                http_headers=[(k.decode("latin-1"), v.decode("latin-1"))
+                              for k, vs in response.headers.items() for v in vs],
                 discovered_via=hint.get("via", Via.PAGE),
                 hint_title=hint.get("title"),
                 hint_published_at=hint.get("published"),

@@ -251,29 +251,43 @@ def extract(file: Path | None, url: str | None, stored_url: str | None, db: str 
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), required=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet", "warc"]), required=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @db_option
 @click.option("--what", type=click.Choice(["articles", "headlines"]), default="articles", show_default=True)
 @click.option("--all-copies", is_flag=True, help="Every stored copy, not one record per cluster.")
 @click.option("--since", default=None, metavar="DATE", help="Only articles published (or fetched) since DATE.")
 @click.option("--site", default=None, metavar="NAME", help="Only this source.")
+@click.option("--sources", "sources_path", default=None, metavar="FILE",
+              help="Sources file for the dataset card's licence notes [default: sources.yaml, if present].")
 def export(fmt: str, out: Path, db: str | None, what: str, all_copies: bool, since: str | None,
-           site: str | None) -> None:
-    """Export the de-duplicated corpus (JSON lines, CSV or Parquet)."""
+           site: str | None, sources_path: str | None) -> None:
+    """Export the de-duplicated corpus (JSON lines, CSV, Parquet or WARC) with its dataset card."""
     from crawler.storage.export import export_corpus
 
+    sources = None
+    if sources_path is None and Path("sources.yaml").is_file():
+        sources_path = "sources.yaml"
+    if sources_path is not None and not Path(sources_path).exists():
+        click.echo(f"note: {sources_path}: no such file; the dataset card has no licence notes", err=True)
+        sources_path = None
+    if sources_path is not None:
+        try:
+            sources = load_sources(sources_path)
+        except SourcesError as exc:
+            fail(str(exc))
     database = open_db(db)
     try:
         count = export_corpus(database, out, fmt, what=what, all_copies=all_copies, since=since,
-                              site=site, progress=sys.stderr.isatty())
+                              site=site, progress=sys.stderr.isatty(), sources=sources, sources_file=sources_path)
     except ValueError as exc:
         fail(str(exc))
     except OSError as exc:
         fail(f"{out}: cannot write: {exc.strerror or exc}")
     finally:
         database.close()
-    click.echo(f"{count} {what} written to {out}")
+    unit = "pages (WARC response records)" if fmt == "warc" else what
+    click.echo(f"{count} {unit} written to {out} (card: {out.name}.card.json, {out.name}.card.md)")
 
 
 @main.command("import")

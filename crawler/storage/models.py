@@ -54,7 +54,7 @@ class Article(Base):
 
 
 class RawPage(Base):
-    """The fetched HTML of a stored article, zlib-compressed, for re-extraction."""
+    """The fetched HTML of a stored article, zlib-compressed, for re-extraction and WARC export."""
 
     __tablename__ = "raw_pages"
 
@@ -63,6 +63,10 @@ class RawPage(Base):
     )
     encoding: Mapped[str | None] = mapped_column(String(32))
     html_zlib: Mapped[bytes] = mapped_column(LargeBinary)
+    # As fetched (migration 0003; NULL for pages stored before): the status
+    # code and the response headers as [name, value] pairs, in order.
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    http_headers: Mapped[list[Any] | None] = mapped_column(JSON)
 
     @property
     def html(self) -> bytes:

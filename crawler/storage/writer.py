@@ -2,7 +2,8 @@
 
 Rows are keyed by the canonical URL (``ON CONFLICT DO NOTHING``), so a second
 crawl of the same pages adds nothing. Each batch is one transaction holding
-the articles, their compressed HTML and the merge records of their
+the articles, their compressed HTML (with the HTTP status and headers as
+fetched) and the merge records of their
 near-duplicates: a killed process loses at most the last unwritten batch,
 which the next run fetches again. ``pipelines/store.py`` adapts it to Scrapy.
 """
@@ -229,7 +230,8 @@ class ArticleWriter:
             if self.keep_raw_html:
                 raw = [
                     {"article_id": ids[i["url"]], "encoding": i.get("encoding"),
-                     "html_zlib": compress_html(i["raw_html"])}
+                     "html_zlib": compress_html(i["raw_html"]), "http_status": i.get("http_status"),
+                     "http_headers": [list(h) for h in i["http_headers"]] if i.get("http_headers") else None}
                     for i in batch if i.get("raw_html") and i["url"] in ids
                 ]
                 raw.sort(key=lambda r: r["article_id"])  # key order, as the articles above
