@@ -21,10 +21,16 @@ class Line:
     """One visual line of text (a paragraph, a heading, a list item, a ``<br>``-separated run)."""
 
     text: str
-    el: etree._Element  # nearest block-level ancestor (or the element broken by <br>)
+    el: etree._Element | None  # nearest block-level ancestor (or the element broken by <br>); None: plain text
     link_chars: int = 0
     links: list[tuple[str, str]] = field(default_factory=list)  # (anchor text, href)
     heading: bool = False
+    links_known: bool = True  # False: a line of plain text (an imported record's), links unknown
+
+    @classmethod
+    def plain(cls, text: str) -> Line:
+        """A line of plain text, not from a page: no element, and no knowledge of its links."""
+        return cls(text, None, links_known=False)
 
     @property
     def link_density(self) -> float:

@@ -10,10 +10,11 @@ from datetime import datetime
 from lxml import etree
 
 from crawler.extract import boilerplate, dates, metadata, related, rules
-from crawler.extract.body import filter_lines, good_prefix, is_good, select_body
+from crawler.extract.body import good_prefix, is_good, select_body
 from crawler.extract.html import parse, to_text
 from crawler.extract.lines import layout
 from crawler.extract.model import Extraction
+from crawler.extract.paragraphs import clean_lines
 from crawler.extract.template import SiteTemplate, block_hash
 from crawler.text import arabic_ratio, clean_text, normalize_for_matching
 
@@ -106,15 +107,13 @@ def run(
             el.drop_tree()
     lay2 = layout(scope)
     body_idx = select_body(lay2, good)
-    res = filter_lines([lay2.lines[i] for i in body_idx], title, extra, is_tpl)
+    res = clean_lines([lay2.lines[i] for i in body_idx], extra, title=title, is_template=is_tpl)
     removed += res.removed
     paragraphs = res.paragraphs
     text = "\n".join(paragraphs)
     rel += [{"headline": t, "url": u} for t, u in related.headline_links(res.related, base)]
     read_also += [{"title": t, "url": u} for t, u in related.headline_links(res.read_also, base)]
-    attribution = attribution or res.attribution
-    if attribution is None and paragraphs:
-        attribution = metadata.agency_of(paragraphs[0]) or metadata.agency_of(paragraphs[-1])
+    attribution = attribution or res.attribution  # res's falls back on an agency credit in the body
     tags = sec_tags or chrome_tags or res.tags or metadata.declared_tags(pm)
     page_type = pm.first("og:type") or _ld_type(pm)
 
