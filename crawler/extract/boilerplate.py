@@ -43,6 +43,16 @@ def compile_extra(patterns: Sequence[str]) -> list[re.Pattern[str]]:
     return out
 
 
+@lru_cache(maxsize=256)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(compile_extra(patterns))
+
+
+def compiled_extra(patterns: Sequence[str]) -> tuple[re.Pattern[str], ...]:
+    """:func:`compile_extra`, cached: a source's patterns compiled once, not once per page or record."""
+    return _compiled(tuple(patterns or ()))
+
+
 @lru_cache(maxsize=1)
 def _line_rules() -> LineRuleSet:
     """``rules.BOILERPLATE_LINES`` as a :class:`LineRuleSet`, built once per process."""

@@ -10,8 +10,6 @@ across a site's pages) is loaded at open and saved at close.
 from __future__ import annotations
 
 import logging
-import re
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Self
 
 from itemadapter import ItemAdapter
@@ -19,8 +17,8 @@ from scrapy.exceptions import NotConfigured
 from sqlalchemy import select
 
 from crawler.extract import SiteTemplate, extract_article
-from crawler.extract.boilerplate import compile_extra, is_boilerplate_line, label_kind
-from crawler.extract.metadata import attribution_of
+from crawler.extract.boilerplate import compiled_extra
+from crawler.extract.paragraphs import clean_lines
 from crawler.items import NotArticle
 from crawler.storage.bulk import upsert
 from crawler.storage.database import Database
@@ -35,12 +33,6 @@ if TYPE_CHECKING:
     from crawler.stats import StatsLike
 
 logger = logging.getLogger(__name__)
-
-
-@lru_cache(maxsize=256)
-def _compiled_extra(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    """A source's extra boilerplate patterns, compiled once (not once per record)."""
-    return tuple(compile_extra(patterns))
 
 
 class ArticleCleaner:
@@ -170,34 +162,22 @@ class ArticleCleaner:
         self.stats.inc_value(st.CLEAN_BOILERPLATE_REMOVED, result.boilerplate_removed)
 
     def _clean_record(self, adapter: ItemAdapter) -> None:
-        """An imported record: the same line rules as a page body.
+        """An imported record: its text through the page body's line rules (:func:`clean_lines`).
 
-        Boilerplate lines are dropped, a source line becomes the attribution, a
-        tag line the tags, and a "read also" / related label ends the body.
+        The source's extra patterns apply as on its pages; a source line fills the
+        attribution, a tag line the tags, a by-line the authors, unless the record
+        brings its own; a "read also" / related / comments label ends the body.
         """
-        extra = _compiled_extra(tuple(self.patterns_by_site.get(adapter["site"], ())))
-        paragraphs, removed = [], 0
-        attribution, tags = adapter.get("attribution"), list(adapter.get("tags") or [])
-        lines = clean_text(adapter.get("text") or "").split("\n")
-        for i, line in enumerate(lines):
-            kind = label_kind(line)
-            if kind == "tags":
-                tags = tags or [t for t in re.split(r"[،,|]|\s{2,}", line.partition(":")[2]) if t.strip()]
-                removed += 1
-                continue
-            if kind in ("read_also", "related", "most_read", "comments"):
-                removed += len(lines) - i
-                break
-            source = attribution_of(line)
-            if source or is_boilerplate_line(line, extra):
-                attribution = attribution or source
-                removed += 1
-                continue
-            paragraphs.append(line)
+        title = clean_text(adapter.get("title") or "").replace("\n", " ")
+        res = clean_lines(
+            clean_text(adapter.get("text") or "").split("\n"), compiled_extra(self.patterns_by_site.get(adapter["site"], ())),
+            title=title,
+        )
         adapter["url"] = canonical_url(adapter["url"], *([self.strip_params] if self.strip_params is not None else []))
-        adapter["title"] = clean_text(adapter.get("title") or "").replace("\n", " ")
-        adapter["text"] = "\n".join(paragraphs)
-        adapter["attribution"] = attribution
-        adapter["tags"] = [t.strip() for t in tags]
-        adapter["boilerplate_removed"] = removed
-        self.stats.inc_value(st.CLEAN_BOILERPLATE_REMOVED, removed)
+        adapter["title"] = title
+        adapter["text"] = "\n".join(res.paragraphs)
+        adapter["attribution"] = adapter.get("attribution") or res.attribution
+        adapter["tags"] = [t.strip() for t in adapter.get("tags") or res.tags]
+        adapter["authors"] = list(adapter.get("authors") or dict.fromkeys(res.authors))
+        adapter["boilerplate_removed"] = res.removed
+        self.stats.inc_value(st.CLEAN_BOILERPLATE_REMOVED, res.removed)
