@@ -10,6 +10,7 @@ across a site's pages) is loaded at open and saved at close.
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any, Self
 
 from itemadapter import ItemAdapter
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from crawler.stats import StatsLike
 
 logger = logging.getLogger(__name__)
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the breaks clean_text keeps as paragraph breaks
 
 
 class ArticleCleaner:
@@ -169,15 +171,17 @@ class ArticleCleaner:
         brings its own; a "read also" / related / comments label ends the body.
         """
         title = clean_text(adapter.get("title") or "").replace("\n", " ")
-        res = clean_lines(
-            clean_text(adapter.get("text") or "").split("\n"), compiled_extra(self.patterns_by_site.get(adapter["site"], ())),
-            title=title,
-        )
+        # clean_lines cleans each line as clean_text would the whole text (no need to do both).
+        lines = _LINE_BREAK.split(adapter.get("text") or "")
+        res = clean_lines(lines, compiled_extra(self.patterns_by_site.get(adapter["site"], ())), title=title)
         adapter["url"] = canonical_url(adapter["url"], *([self.strip_params] if self.strip_params is not None else []))
         adapter["title"] = title
-        adapter["text"] = "\n".join(res.paragraphs)
+        # A record whose every line was judged by its shape alone (a one-line brief, short lines)
+        # keeps them: import keeps every record with a non-empty text.
+        paragraphs, removed = (res.paragraphs, res.removed) if res.paragraphs else (res.held, res.removed - len(res.held))
+        adapter["text"] = "\n".join(paragraphs)
         adapter["attribution"] = adapter.get("attribution") or res.attribution
         adapter["tags"] = [t.strip() for t in adapter.get("tags") or res.tags]
         adapter["authors"] = list(adapter.get("authors") or dict.fromkeys(res.authors))
-        adapter["boilerplate_removed"] = res.removed
-        self.stats.inc_value(st.CLEAN_BOILERPLATE_REMOVED, res.removed)
+        adapter["boilerplate_removed"] = removed
+        self.stats.inc_value(st.CLEAN_BOILERPLATE_REMOVED, removed)

@@ -50,6 +50,9 @@ class CleanedLines:
         authors: from by-lines ("بقلم …"), in order, possibly repeated.
         read_also: (text, href) of the links in "read also" boxes (pages only).
         related: (text, href) of the links in related / most-read boxes (pages only).
+        held: the removed lines that no boilerplate rule matched, only their shape (a short lead
+            line, a date, the headline again): an imported record that is nothing else keeps them
+            (a brief is an article), a page does not.
     """
 
     paragraphs: list[str] = field(default_factory=list)
@@ -59,6 +62,7 @@ class CleanedLines:
     authors: list[str] = field(default_factory=list)
     read_also: list[tuple[str, str]] = field(default_factory=list)
     related: list[tuple[str, str]] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)
 
 
 def _is_date_line(text: str) -> bool:
@@ -163,6 +167,7 @@ def clean_lines(
             continue
         if title_key and _lam_mim_nun(text) <= title_letters and normalize_for_matching(text) == title_key:
             res.removed += 1
+            res.held.append(text)
             continue
         if len(text) < 60 and (m := rules.AUTHOR_LINE.match(text)):
             if name := clean_author(m.group("name")):
@@ -181,6 +186,7 @@ def clean_lines(
             or (len(text) < 40 and text.startswith("(") and text.endswith(")"))
         ):
             res.removed += 1
+            res.held.append(text)
             continue
         seen_good = True
         res.paragraphs.append(text)
