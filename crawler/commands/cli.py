@@ -293,27 +293,49 @@ def export(fmt: str, out: Path, db: str | None, what: str, all_copies: bool, sin
 @main.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--site", default=None, metavar="NAME", help="Source name for records that carry none.")
+@click.option("--sources", "sources_path", default="sources.yaml", show_default=True, metavar="FILE",
+              help="The sources file (YAML): each source's boilerplate_patterns apply to its records.")
 @db_option
 @click.option("-s", "settings_pairs", multiple=True, metavar="NAME=VALUE",
               help="A setting, e.g. -s IMPORT_WORKERS=0 (as for crawl).")
-def import_(file: Path, site: str | None, db: str | None, settings_pairs: tuple[str, ...]) -> None:
+@click.pass_context
+def import_(ctx: click.Context, file: Path, site: str | None, sources_path: str, db: str | None,
+            settings_pairs: tuple[str, ...]) -> None:
     """Clean, de-duplicate and store an existing corpus (JSON lines)."""
     from crawler.storage.importer import import_jsonl
     from crawler.commands.runner import project_settings
 
     if not file.is_file():
         fail(f"{file}: cannot read: no such file")
+    patterns = import_patterns(sources_path, explicit=ctx.get_parameter_source("sources_path")
+                               is not click.core.ParameterSource.DEFAULT)
     overrides = parse_overrides(settings_pairs)
     database = open_db(db)
     settings = project_settings(overrides)
     try:
         check_dedup_settings(settings, database)
-        counts = import_jsonl(file, database, site=site, settings=settings, progress=sys.stderr.isatty())
+        counts = import_jsonl(file, database, site=site, settings=settings, progress=sys.stderr.isatty(),
+                              patterns_by_site=patterns)
     except (StorageError, ValueError) as exc:
         fail(str(exc))
     finally:
         database.close()
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+def import_patterns(sources_path: str, *, explicit: bool) -> dict[str, tuple[str, ...]]:
+    """Each source's ``boilerplate_patterns``, by source name, for ``import``.
+
+    A bad sources file is bad configuration (exit 2), as for ``crawl``; only the
+    default file may be absent (an import needs no sources), and then there are no patterns.
+    """
+    if not explicit and not Path(sources_path).exists():
+        return {}
+    try:
+        sources = load_sources(sources_path)
+    except SourcesError as exc:
+        fail(str(exc))
+    return {s.name: s.boilerplate_patterns for s in sources if s.boilerplate_patterns}
 
 
 @main.command()

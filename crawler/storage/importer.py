@@ -104,17 +104,19 @@ def _parse_time(value: Any) -> datetime:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(settings: BaseSettings, config: DedupConfig, headline_config: HeadlineConfig | None) -> None:
+def _init_worker(settings: BaseSettings, config: DedupConfig, headline_config: HeadlineConfig | None,
+                 patterns_by_site: dict[str, tuple[str, ...]] | None = None) -> None:
     from crawler.extract.cleaner import ArticleCleaner
 
     stats = CounterStats()
     _WORKER.update(
-        stats=stats, clean=ArticleCleaner.build(settings, stats, None), hasher=MinHasher(config),
+        stats=stats, clean=ArticleCleaner.build(settings, stats, None, patterns_by_site), hasher=MinHasher(config),
         head_hasher=MinHasher(headline_config.minhash_config()) if headline_config else None,
     )
 
 
-def _init_pool_worker(settings: BaseSettings, config: DedupConfig, headline_config: HeadlineConfig | None) -> None:
+def _init_pool_worker(settings: BaseSettings, config: DedupConfig, headline_config: HeadlineConfig | None,
+                      patterns_by_site: dict[str, tuple[str, ...]] | None = None) -> None:
     # Forked while the importing process had switched automatic collection off. What
     # the fork inherited is frozen first: the collector never scans (and so never
     # copies) the parent's objects, whatever the size of the importing process.
@@ -125,7 +127,7 @@ def _init_pool_worker(settings: BaseSettings, config: DedupConfig, headline_conf
     nice = settings.getint("IMPORT_WORKER_NICE")
     if nice > 0 and hasattr(os, "nice"):
         os.nice(nice)
-    _init_worker(settings, config, headline_config)
+    _init_worker(settings, config, headline_config, patterns_by_site)
 
 
 def _prepare_chunk(lines: list[tuple[int, bytes]], site: str | None) -> tuple[list[Any], dict[str, Any]]:
@@ -185,11 +187,15 @@ def _chunks(path: Path, size: int) -> Iterator[tuple[list[tuple[int, bytes]], in
 
 
 def import_jsonl(
-    path: Path, db: Database, *, site: str | None, settings: BaseSettings, progress: bool = False, workers: int | None = None
+    path: Path, db: Database, *, site: str | None, settings: BaseSettings, progress: bool = False, workers: int | None = None,
+    patterns_by_site: dict[str, tuple[str, ...]] | None = None,
 ) -> dict[str, Any]:
     """Import a JSON-lines corpus; returns counts (read, stored, duplicates, dropped, bad_lines).
 
     Args:
+        site: the source of records that name none.
+        patterns_by_site: each source's ``boilerplate_patterns`` (from the sources
+            file), applied to the records of that site as to its crawled pages.
         workers: processes for parsing/cleaning/shingling (default
             ``IMPORT_WORKERS`` or the CPU count, at most 4; 0 = in-process).
 
@@ -219,7 +225,7 @@ def import_jsonl(
     bar = click.progressbar(length=path.stat().st_size, file=sys.stderr, label="import") if progress else None
     load_tables()  # built once here and shared by the forked workers, not once in each
     pool = (
-        ProcessPoolExecutor(workers, initializer=_init_pool_worker, initargs=(settings, config, head_config))
+        ProcessPoolExecutor(workers, initializer=_init_pool_worker, initargs=(settings, config, head_config, patterns_by_site))
         if workers > 0 else None
     )
     # The cyclic GC, triggered by the many small objects of each batch, would scan the
@@ -250,7 +256,7 @@ def import_jsonl(
 
     try:
         if pool is None:
-            _init_worker(settings, config, head_config)
+            _init_worker(settings, config, head_config, patterns_by_site)
             results: Iterator[Any] = ((_prepare_chunk(c, site), done) for c, done in _chunks(path, chunk))
         else:
             depth = 2 * workers + -(-batch // chunk)  # workers stay busy while a batch is written
