@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from scrapy.settings import Settings
 
 from crawler.commands.cli import main
 from crawler.extract import extract_article
@@ -24,7 +23,7 @@ from crawler.items import ArticleItem
 from crawler.stats import CounterStats
 from crawler.storage.export import export_corpus
 from crawler.storage.importer import import_jsonl
-from tests.support.db import sqlite_db  # noqa: F401
+from tests.support.settings import project_settings
 from tests.test_clean_pipeline import PARAS
 
 EXTRACTION = Path(__file__).resolve().parent / "extraction"
@@ -34,7 +33,7 @@ TITLE = "بدء موسم حصاد القمح في المحافظات الشما�
 
 
 def cleaner(patterns: dict[str, tuple[str, ...]] | None = None) -> ArticleCleaner:
-    return ArticleCleaner.build(Settings({"CLEAN_LEARN_TEMPLATE": False}), CounterStats(), None, patterns or {})
+    return ArticleCleaner.build(project_settings({"CLEAN_LEARN_TEMPLATE": False}), CounterStats(), None, patterns or {})
 
 
 def page_of(lines: list[str], title: str = TITLE) -> bytes:
@@ -122,7 +121,7 @@ def test_a_brief_made_only_of_short_lines_is_kept(lines: list[str]) -> None:
     stats = CounterStats()
     item = ArticleItem(url="https://farm.example/r/3", site="farm", fetched_at=datetime(2025, 10, 15, tzinfo=UTC),
                        title=TITLE, text="\n".join([*lines, "Your browser does not support audio tag."]))
-    out = ArticleCleaner.build(Settings({"CLEAN_MIN_CHARS": 1}), stats, None).process(item)
+    out = ArticleCleaner.build(project_settings(), stats, None).process(item)
     assert out.text.split("\n") == lines and out.boilerplate_removed == 1
     assert stats.get_value("clean/boilerplate_removed") == 1
 
@@ -176,8 +175,8 @@ def _texts(db, tmp_path: Path) -> dict[str, str]:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("workers", [0, 1], ids=["in-process", "worker-process"])
-def test_import_applies_each_sources_patterns_to_its_records(sqlite_db, tmp_path: Path, workers: int) -> None:  # noqa: F811
-    counts = import_jsonl(_records(tmp_path / "in.jsonl"), sqlite_db, site="farm", settings=Settings(),
+def test_import_applies_each_sources_patterns_to_its_records(sqlite_db, tmp_path: Path, workers: int) -> None:
+    counts = import_jsonl(_records(tmp_path / "in.jsonl"), sqlite_db, site="farm", settings=project_settings(),
                           workers=workers, patterns_by_site={"farm": (PATTERN,)})
     assert counts["stored"] == 3
     texts = _texts(sqlite_db, tmp_path)
