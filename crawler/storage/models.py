@@ -10,7 +10,7 @@ import zlib
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -28,6 +28,8 @@ class Article(Base):
     """One stored copy of an article, keyed by its canonical URL."""
 
     __tablename__ = "articles"
+    # articles per day per source (serve's overview): a covering range scan
+    __table_args__ = (Index("ix_articles_published_site", "published_at", "site"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     url: Mapped[str] = mapped_column(String(2048), unique=True)
@@ -206,5 +208,5 @@ class HeadlineOccurrence(Base):
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # title, related
     pos: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     variant: Mapped[int] = mapped_column(BigInteger, index=True)
-    url: Mapped[str | None] = mapped_column(String(2048))  # the article it points to or stands on
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    url: Mapped[str | None] = mapped_column(String(2048), index=True)  # the article it points to or stands on
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -25,6 +25,8 @@ from crawler.items import article_record
 from crawler.storage.database import Database, StorageError, compress_html, describe_url
 from crawler.storage.models import Article, MergeRecord, RawPage, utcnow
 from crawler import stats as st
+from crawler.storage.search import index_rows
+from crawler.storage.search import write_rows as write_search_rows
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -227,6 +229,8 @@ class ArticleWriter:
             dup_urls = {i["dup_of_url"] for i in batch if i.get("dup_of_url")}
             wanted = sorted(set(first) | dup_urls)
             ids = dict(session.execute(select(Article.url, Article.id).where(Article.url.in_(wanted))).all()) if wanted else {}
+            # The search index of serve (titles and texts in the matching form), same transaction.
+            write_search_rows(session, index_rows({**r, "id": ids[r["url"]]} for r in new_rows if r["url"] in ids))
             if self.keep_raw_html:
                 raw = [
                     {"article_id": ids[i["url"]], "encoding": i.get("encoding"),
