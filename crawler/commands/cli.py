@@ -1,4 +1,4 @@
-"""Command line: ``python -m crawler crawl | export | extract | import | stats | why | cron | demo``.
+"""Command line: ``python -m crawler crawl | export | extract | import | stats | why | cron | demo | serve``.
 
 Thin: each command checks its input, calls the module that does the work and
 prints a short result. Known failures print one line on stderr and exit 2.
@@ -414,6 +414,33 @@ def demo(out_dir: Path) -> None:
     from crawler.demo.run import run_demo
 
     click.echo(run_demo(out_dir))
+
+
+@main.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback unless given).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+def serve(db: str | None, host: str, port: int) -> None:
+    """Show the corpus as a local, read-only web page: counts, search, stories, headlines, /api/stats."""
+    from crawler.commands.runner import project_settings
+    from crawler.dedup.minhash import DedupConfig
+    from crawler.web.db import open_readonly
+    from crawler.web.server import port_free, run
+
+    try:
+        database = open_readonly(database_url(db))
+    except StorageError as exc:
+        fail(str(exc))
+    try:
+        if not port_free(host, port):
+            fail(f"cannot listen on {host}:{port}: the address is in use or not available (try --port)")
+        try:
+            config = DedupConfig.from_settings(project_settings())
+        except ValueError as exc:
+            fail(str(exc))
+        run(database, host, port, config, announce=click.echo)
+    finally:
+        database.close()
 
 
 @main.command()

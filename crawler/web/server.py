@@ -1,0 +1,32 @@
+"""Run the `serve` application with uvicorn."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+
+from crawler.dedup.minhash import DedupConfig
+from crawler.storage.database import Database
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def run(db: Database, host: str, port: int, config: DedupConfig | None = None,
+        announce: Callable[[str], None] = print) -> None:
+    """Serve *db* on host:port until interrupted (Ctrl-C)."""
+    import uvicorn
+
+    from crawler.web.app import create_app
+
+    app = create_app(db, config)
+    shown = f"[{host}]" if ":" in host else host
+    announce(f"serving {db.engine.url.render_as_string(hide_password=True) if db.dialect != 'sqlite' else db.url} "
+             f"read-only on http://{shown}:{port}/ (Ctrl-C to stop)")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
