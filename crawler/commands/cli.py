@@ -420,7 +420,9 @@ def demo(out_dir: Path) -> None:
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback unless given).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
-def serve(db: str | None, host: str, port: int) -> None:
+@click.option("--cache-seconds", default=30.0, show_default=True, type=click.FloatRange(0),
+              help="How long the overview's whole-corpus counts are reused (0: computed for every request).")
+def serve(db: str | None, host: str, port: int, cache_seconds: float) -> None:
     """Show the corpus as a local, read-only web page: counts, search, stories, headlines, /api/stats."""
     from crawler.commands.runner import project_settings
     from crawler.dedup.minhash import DedupConfig
@@ -438,7 +440,7 @@ def serve(db: str | None, host: str, port: int) -> None:
             config = DedupConfig.from_settings(project_settings())
         except ValueError as exc:
             fail(str(exc))
-        run(database, host, port, config, announce=click.echo)
+        run(database, host, port, config, cache_seconds=cache_seconds, announce=click.echo)
     finally:
         database.close()
 

@@ -132,7 +132,7 @@ def create_app(db: Database, config: DedupConfig | None = None, *, cache_seconds
         return HTMLResponse(html, status_code=status)
 
     def sites() -> list[str]:
-        return list(cache.get("stats", lambda: corpus_stats(db))["sites"])
+        return cache.get("sites", lambda: queries.site_names(db))
 
     def home(request: Request) -> Response:
         data = cache.get("overview", lambda: queries.overview(db))

@@ -18,14 +18,14 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def run(db: Database, host: str, port: int, config: DedupConfig | None = None,
+def run(db: Database, host: str, port: int, config: DedupConfig | None = None, *, cache_seconds: float = 30.0,
         announce: Callable[[str], None] = print) -> None:
     """Serve *db* on host:port until interrupted (Ctrl-C)."""
     import uvicorn
 
     from crawler.web.app import create_app
 
-    app = create_app(db, config)
+    app = create_app(db, config, cache_seconds=cache_seconds)
     shown = f"[{host}]" if ":" in host else host
     announce(f"serving {db.engine.url.render_as_string(hide_password=True) if db.dialect != 'sqlite' else db.url} "
              f"read-only on http://{shown}:{port}/ (Ctrl-C to stop)")
