@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-requirements
 DEV_STAMP := $(VENV)/.installed-requirements-dev
 
-.PHONY: venv dev demo test lint bench bench-extract bench-dedup bench-crawl bench-export clean
+.PHONY: venv dev demo test lint bench bench-extract bench-dedup bench-crawl bench-export bench-serve clean
 
 # Runtime only (requirements.txt): all `make demo` needs.
 $(STAMP): requirements.txt
@@ -33,7 +33,7 @@ test: dev lint
 lint: dev
 	$(BIN)/python -m ruff check .
 
-bench: bench-extract bench-dedup bench-crawl bench-export
+bench: bench-extract bench-dedup bench-crawl bench-export bench-serve
 
 bench-extract: dev
 	$(BIN)/python benchmarks/bench_extract.py --write
@@ -47,6 +47,9 @@ bench-crawl: dev
 
 bench-export: dev
 	$(BIN)/python benchmarks/bench_export.py --write
+
+bench-serve: dev
+	$(BIN)/python benchmarks/bench_serve.py --write
 
 clean:
 	rm -rf data/demo .pytest_cache

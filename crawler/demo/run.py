@@ -25,6 +25,16 @@ DEMO_SETTINGS = {
 }
 
 
+def serve_command(db_path: Path) -> str:
+    """The command that serves the demo's database, as short as it can be from here."""
+    try:
+        shown = db_path.relative_to(Path.cwd())
+    except ValueError:
+        shown = db_path
+    python = ".venv/bin/python" if Path(".venv/bin/python").exists() else "python"
+    return f"{python} -m crawler serve --db sqlite:///{shown}"
+
+
 def run_demo(out_dir: Path) -> str:
     """Run the whole demo into *out_dir*; return the summary to print."""
     out_dir = out_dir.resolve()
@@ -71,6 +81,10 @@ def run_demo(out_dir: Path) -> str:
         f"  database:   {out_dir / 'demo.db'}",
         f"  site:       {site_dir}",
         f"  sources:    {sources_path}",
+        "",
+        "Browse it (read-only web page: counts, search, stories side by side, headlines)",
+        f"  {serve_command(out_dir / 'demo.db')}",
+        "  then open http://127.0.0.1:8000/ (Ctrl-C stops it)",
     ]
     (out_dir / "summary.json").write_text(
         json.dumps({"articles": articles, "copies": copies, "clusters": stats["clusters"],

@@ -24,7 +24,8 @@ def _sqlite_engine(path: str) -> Engine:
     def connect() -> sqlite3.Connection:
         return sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
 
-    engine = create_engine("sqlite://", creator=connect, poolclass=QueuePool, pool_size=4, max_overflow=4)
+    # The URL names the file (what stats and /api/stats show); connections come from *connect*.
+    engine = create_engine(f"sqlite:///{path}", creator=connect, poolclass=QueuePool, pool_size=4, max_overflow=4)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -49,8 +49,10 @@ def word_diff(reference: str, text: str) -> list[Segment]:
         joined = " ".join(ws).replace(" \n ", "\n").replace("\n ", "\n").replace(" \n", "\n")
         if out and out[-1].kind == kind:
             out[-1] = Segment(kind, out[-1].text + " " + joined)
-        else:
-            out.append(Segment(kind, joined))
+            return
+        if out and not out[-1].text.endswith("\n") and not joined.startswith("\n"):
+            out[-1] = Segment(out[-1].kind, out[-1].text + " ")  # the space between two runs
+        out.append(Segment(kind, joined))
 
     for op, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if op == "equal":

@@ -41,7 +41,7 @@ def site_names(db: Database) -> list[str]:
 
 
 def per_day_chart(db: Database, days: int = 30) -> Chart:
-    """Articles per publication day per source over the last *days* days that have articles.
+    """Articles per publication day per source over the *days* days up to the newest publication day.
 
     A range scan of the (published_at, site) index; dates after tomorrow (a
     page's wrong date) are left out.
@@ -56,6 +56,12 @@ def per_day_chart(db: Database, days: int = 30) -> Chart:
         except ValueError:
             return build_chart({}, date.today(), date.today())
         first = last - timedelta(days=days - 1)
+        # a corpus younger than the window: its own days (a week at least)
+        oldest = s.scalar(select(func.min(Article.published_at)).where(Article.published_at >= first.isoformat()))
+        try:
+            first = max(first, min(date.fromisoformat(oldest[:10]), last - timedelta(days=6)))
+        except (TypeError, ValueError):
+            pass
         day = func.substr(Article.published_at, 1, 10)
         rows = s.execute(
             select(day, Article.site, func.count())
