@@ -22,6 +22,7 @@ import argparse
 import importlib.util
 import inspect
 import json
+import os
 import re
 import socket
 import sqlite3
@@ -228,7 +229,8 @@ def main() -> None:
     vocab = vocabulary()
     with tempfile.TemporaryDirectory() as d:
         path = args.keep or Path(d) / "serve.db"
-        built = []
+        sidecar = path.with_name(path.name + ".build.json")  # the build times of a kept database
+        built = json.loads(sidecar.read_text()) if args.keep and path.exists() and sidecar.exists() else []
         if not path.exists():
             cfg = DedupConfig()
             fill = _bench_dedup().fill_synthetic(path, args.n, cfg)
@@ -237,17 +239,22 @@ def main() -> None:
             built = [f"| fill (bench_dedup's start-up builder) | {fill:,.0f} s |",
                      f"| texts, titles, dates, stories, merges, headlines, runs | {extra:,.0f} s |",
                      f"| search index (crawler.storage.search.backfill, as migration 0003) | {index:,.0f} s |"]
+            sidecar.write_text(json.dumps(built, ensure_ascii=False))
         size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20
         con = sqlite3.connect(path)
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608 - fixed names
                   for t in ("articles", "merges", "headline_variants", "headline_occurrences", "crawl_runs")}
         con.close()
+        load_before = os.getloadavg()[0]
         rows = measure(path, vocab)
+        load_after = os.getloadavg()[0]
     md = [
         f"Command: `python benchmarks/bench_serve.py{'' if args.n == 1_000_000 else f' --n {args.n}'}` "
         "(`make bench-serve`); machine: 2 cores shared with other jobs while measured; SQLite, opened read-only "
         "by `python -m crawler serve --cache-seconds 0` (every overview recomputed), requests over HTTP on "
-        "loopback, one at a time; the operating system's file cache warm (the database was just built).", "",
+        "loopback, one at a time; the operating system's file cache warm (the database was just built). "
+        f"Load average (1 min) {load_before:.1f} before the requests and {load_after:.1f} after: other jobs "
+        "shared the 2 cores, so these are upper bounds.", "",
         "Data: " + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in counts.items())
         + f"; {WORDS} words of text and {TITLE_WORDS} of title per article, drawn (Zipf, s=1.1) from the "
         f"{len(vocab):,} Arabic words of the demo's texts; publication days over {YEARS_DAYS} days; 50 sources; "
