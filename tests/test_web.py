@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -20,6 +21,7 @@ from crawler.web.db import open_readonly
 from crawler.web.diff import word_diff
 from tests.support import webcorpus
 from tests.support.db import db  # noqa: F401
+from tests.support.pg import pg_database
 
 pytest.importorskip("httpx2", reason="the test client needs httpx2 (requirements.txt)")
 from starlette.testclient import TestClient  # noqa: E402
@@ -82,17 +84,21 @@ def test_migration_indexes_articles_stored_before_it(tmp_path: Path) -> None:
     database.close()
 
 
-@pytest.fixture()
-def client(tmp_path: Path):  # noqa: ANN201
-    path = tmp_path / "web.db"
-    writer = Database.open(f"sqlite:///{path}")
-    webcorpus.build(writer, tmp_path)
-    writer.close()
-    ro = open_readonly(f"sqlite:///{path}")
-    with TestClient(create_app(ro)) as c:
-        c.database = ro
-        yield c
-    ro.close()
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def client(request: pytest.FixtureRequest, tmp_path: Path):  # noqa: ANN201
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'web.db'}"
+        else:
+            url = stack.enter_context(pg_database())
+        writer = Database.open(url)
+        webcorpus.build(writer, tmp_path)
+        writer.close()
+        ro = open_readonly(url)
+        with TestClient(create_app(ro)) as c:
+            c.database = ro
+            yield c
+        ro.close()
 
 
 def test_overview_counts_chart_health_runs(client) -> None:  # noqa: ANN001
@@ -159,7 +165,7 @@ def test_stored_markup_is_shown_as_text(client) -> None:  # noqa: ANN001
 
 def test_read_only_and_no_writes_over_http(client) -> None:  # noqa: ANN001
     assert client.post("/").status_code == 405
-    with pytest.raises(Exception, match="readonly|read-only"), client.database.begin() as s:
+    with pytest.raises(Exception, match="readonly|read-only"), client.database.begin() as s:  # noqa: PT011
         s.execute(text("DELETE FROM crawl_runs"))
 
 
