@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from crawler.text import normalize_for_matching
+from crawler.text import matching_codepoints, normalize_for_matching
 
 __all__ = [
     "ID_BITS", "Hit", "article_id", "index_rows", "query_words", "search_keys", "sort_key", "write_rows",
@@ -69,7 +69,8 @@ def article_id(key: int) -> int:
 
 
 def _body(title: str | None, body: str | None) -> str:
-    return normalize_for_matching(f"{title or ''}\n{body or ''}")
+    """The matching form of title and text (the table-driven path of crawler.text: the same string)."""
+    return matching_codepoints(f"{title or ''}\n{body or ''}")[0]
 
 
 def index_rows(articles: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
