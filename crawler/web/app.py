@@ -117,11 +117,14 @@ def templates() -> Environment:
     return env
 
 
-def create_app(db: Database, config: DedupConfig | None = None, *, cache_seconds: float = 30.0) -> Starlette:
+def create_app(db: Database, config: DedupConfig | None = None, *, cache_seconds: float = 30.0,
+               explain_options: dict[str, Any] | None = None) -> Starlette:
     """The application over *db* (opened read-only by the caller: :func:`crawler.web.db.open_readonly`).
 
     Args:
         config: the dedup configuration that ``why`` explanations use.
+        explain_options: more keyword arguments of :func:`crawler.dedup.why.explain` (the crawl's
+            ``DEDUP_MEMBER_THRESHOLD`` and ``DEDUP_MAX_MEMBERS_CHECKED``).
         cache_seconds: how long the overview's counts (whole-table aggregates) are kept.
     """
     env = templates()
@@ -151,7 +154,7 @@ def create_app(db: Database, config: DedupConfig | None = None, *, cache_seconds
 
     def cluster(request: Request) -> Response:
         cid = request.path_params["cluster_id"][:64]
-        result = queries.cluster(db, cid, config)
+        result = queries.cluster(db, cid, config, explain_options)
         if result is None:
             raise HTTPException(404, f"no stored story has the cluster id {cid}")
         return render("cluster.html", page="cluster", c=result)

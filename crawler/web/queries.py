@@ -18,7 +18,7 @@ from crawler.web.chart import Chart, build_chart
 from crawler.web.diff import Segment, marked_words, word_diff
 
 #: copies of one story shown on its page; explanations computed (the rest: merge records only)
-MAX_COPIES, MAX_EXPLAINED = 200, 30
+MAX_COPIES, MAX_EXPLAINED = 200, 10
 
 
 def overview(db: Database, days: int = 30) -> dict[str, Any]:
@@ -154,9 +154,15 @@ class ClusterPage:
     headlines: list[dict[str, Any]]
 
 
-def cluster(db: Database, cluster_id: str, config: DedupConfig | None = None) -> ClusterPage | None:
+def cluster(db: Database, cluster_id: str, config: DedupConfig | None = None,
+            explain_options: dict[str, Any] | None = None) -> ClusterPage | None:
     """Every copy of one story (the earliest published first, the reference of the marks), how each
-    joined, and the headlines that point at it; None for an unknown cluster."""
+    joined, and the headlines that point at it; None for an unknown cluster.
+
+    Args:
+        explain_options: more keyword arguments of :func:`crawler.dedup.why.explain`
+            (``member_threshold``, ``max_members``: the crawl's settings).
+    """
     from crawler.dedup.why import explain
 
     order = (Article.published_at.is_(None), Article.published_at, Article.fetched_at, Article.id)
@@ -194,7 +200,7 @@ def cluster(db: Database, cluster_id: str, config: DedupConfig | None = None) ->
         is_ref = n == 0
         explanation = None
         if not is_ref and n <= MAX_EXPLAINED:
-            explanation = explain(db, ref.url, a.url, config)
+            explanation = explain(db, ref.url, a.url, config, **(explain_options or {}))
         copies.append(Copy(
             a.id, a.url, a.site, a.title, a.text, a.published_at, a.fetched_at, is_ref,
             [Segment("same", a.title)] if is_ref else word_diff(ref.title, a.title),
