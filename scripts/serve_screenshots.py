@@ -7,6 +7,7 @@ Run `make demo` first. Uses the system's Chromium (apt-get install chromium) thr
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -22,9 +23,10 @@ from tests.support.browser import browser, chromium_path, live_server  # noqa: E
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--db", default=f"sqlite:///{ROOT / 'data' / 'demo' / 'demo.db'}")
+    ap.add_argument("--db", default="sqlite:///data/demo/demo.db", help="(relative paths: from the repository root)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs")
     args = ap.parse_args()
+    os.chdir(ROOT)
     executable = chromium_path()
     if executable is None:
         sys.exit("chromium is not installed (apt-get install chromium)")
