@@ -288,6 +288,7 @@ def main() -> None:
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608 - fixed names
                   for t in ("articles", "merges", "headline_variants", "headline_occurrences", "crawl_runs")}
         con.close()
+        Database.open(f"sqlite:///{path}").close()  # a kept database: upgraded to the latest schema
         cost = index_cost()
         load_before = os.getloadavg()[0]
         rows = measure(path, vocab)

@@ -28,8 +28,10 @@ class Article(Base):
     """One stored copy of an article, keyed by its canonical URL."""
 
     __tablename__ = "articles"
-    # articles per day per source (serve's overview): a covering range scan
-    __table_args__ = (Index("ix_articles_published_site", "published_at", "site"),)
+    # articles per day per source (serve's overview): a covering range scan;
+    # articles and last fetch per source (stats): a covering scan
+    __table_args__ = (Index("ix_articles_published_site", "published_at", "site"),
+                      Index("ix_articles_site_fetched", "site", "fetched_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     url: Mapped[str] = mapped_column(String(2048), unique=True)
