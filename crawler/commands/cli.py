@@ -421,7 +421,7 @@ def demo(out_dir: Path) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback unless given).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
 @click.option("--cache-seconds", default=30.0, show_default=True, type=click.FloatRange(0),
-              help="How long the overview's whole-corpus counts are reused (0: computed for every request).")
+              help="How long the whole-corpus counts of / and /api/stats are reused (0: computed for every request).")
 def serve(db: str | None, host: str, port: int, cache_seconds: float) -> None:
     """Show the corpus as a local, read-only web page: counts, search, stories, headlines, /api/stats."""
     from crawler.commands.runner import project_settings

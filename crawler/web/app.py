@@ -125,7 +125,7 @@ def create_app(db: Database, config: DedupConfig | None = None, *, cache_seconds
         config: the dedup configuration that ``why`` explanations use.
         explain_options: more keyword arguments of :func:`crawler.dedup.why.explain` (the crawl's
             ``DEDUP_MEMBER_THRESHOLD`` and ``DEDUP_MAX_MEMBERS_CHECKED``).
-        cache_seconds: how long the overview's counts (whole-table aggregates) are kept.
+        cache_seconds: how long the overview's and /api/stats' counts (whole-table aggregates) are kept.
     """
     env = templates()
     cache = TTLCache(cache_seconds)
@@ -137,8 +137,11 @@ def create_app(db: Database, config: DedupConfig | None = None, *, cache_seconds
     def sites() -> list[str]:
         return cache.get("sites", lambda: queries.site_names(db))
 
+    def stats() -> dict[str, Any]:
+        return cache.get("stats", lambda: corpus_stats(db))
+
     def home(request: Request) -> Response:
-        data = cache.get("overview", lambda: queries.overview(db))
+        data = cache.get("overview", lambda: queries.overview(db, stats=stats()))
         return render("overview.html", page="home", data=data, sites=list(data["sites"]))
 
     def articles(request: Request) -> Response:
@@ -166,8 +169,7 @@ def create_app(db: Database, config: DedupConfig | None = None, *, cache_seconds
         return render("headlines.html", page="headlines", rows=rows, days=raw if days is None else days)
 
     def api_stats(request: Request) -> Response:
-        data = corpus_stats(db)
-        return Response(json.dumps(data, ensure_ascii=False, indent=2), media_type="application/json")
+        return Response(json.dumps(stats(), ensure_ascii=False, indent=2), media_type="application/json")
 
     async def error(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 500)

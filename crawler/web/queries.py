@@ -21,9 +21,9 @@ from crawler.web.diff import Segment, marked_words, word_diff
 MAX_COPIES, MAX_EXPLAINED = 200, 10
 
 
-def overview(db: Database, days: int = 30) -> dict[str, Any]:
-    """The counts, the runs and the health (``stats --json``), the headline clusters and the chart."""
-    data = corpus_stats(db)
+def overview(db: Database, days: int = 30, stats: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The counts, the runs and the health (``stats --json``, or *stats*), the headline clusters and the chart."""
+    data = dict(stats if stats is not None else corpus_stats(db))
     with db.session() as s:
         data["headlines"] = s.scalar(select(func.count(func.distinct(HeadlineVariant.cluster_id)))) or 0
     data["chart"] = per_day_chart(db, days)
