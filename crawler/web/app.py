@@ -164,9 +164,10 @@ def create_app(db: Database, config: DedupConfig | None = None, *, cache_seconds
 
     def headline_page(request: Request) -> Response:
         raw = request.query_params.get("days", "30")
-        days = None if raw == "all" else (int(raw) if raw.isdigit() and 0 < int(raw) <= 36500 else 30)
-        rows = queries.headlines(db, days)
-        return render("headlines.html", page="headlines", rows=rows, days=raw if days is None else days)
+        # A window of at most MAX_HEADLINE_DAYS: a range of the occurrences' created_at index
+        # (all time, every occurrence grouped, is `export --what headlines`).
+        days = int(raw) if raw.isdigit() and 0 < int(raw) <= queries.MAX_HEADLINE_DAYS else 30
+        return render("headlines.html", page="headlines", rows=queries.headlines(db, days), days=days)
 
     def api_stats(request: Request) -> Response:
         return Response(json.dumps(stats(), ensure_ascii=False, indent=2), media_type="application/json")

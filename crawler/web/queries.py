@@ -17,6 +17,8 @@ from crawler.text import normalize_for_matching
 from crawler.web.chart import Chart, build_chart
 from crawler.web.diff import Segment, marked_words, word_diff
 
+#: the longest window of /headlines (its cost grows with the occurrences in it: docs/benchmarks.md)
+MAX_HEADLINE_DAYS = 90
 #: copies of one story shown on its page; explanations computed (the rest: merge records only)
 MAX_COPIES, MAX_EXPLAINED = 200, 10
 
@@ -219,7 +221,7 @@ def cluster(db: Database, cluster_id: str, config: DedupConfig | None = None,
 
 
 def headlines(db: Database, days: int | None = 30, limit: int = 50) -> list[dict[str, Any]]:
-    """Headline clusters seen at least twice on stored pages in the last *days* days (None: ever),
+    """Headline clusters seen at least twice on stored pages in the last *days* days (None: ever, a full aggregate),
     most repeated first, with their spellings and all-time counts.
 
     The window is a range of the created_at index of the occurrences; the
