@@ -9,7 +9,7 @@ words are in a third of the articles and some in a few hundred), publication
 days spread over three years, stories of three copies for one article in ten
 (with merge records), a headline per title plus one related headline per page,
 and 100 crawl runs over 50 sources. The search index is then built by the
-project's own code (``crawler.storage.search.backfill``, what migration 0003
+project's own code (``crawler.storage.search.backfill``, what migration 0004
 runs). ``python -m crawler serve --cache-seconds 0`` is started on the file
 (read-only, every overview recomputed) and each page is requested over HTTP:
 the first request, then the median and the slowest of 10 more.
@@ -128,7 +128,7 @@ def enrich(path: Path, n: int, vocab: list[str], seed: int = 7) -> float:
 
 
 def build_index(path: Path) -> float:
-    """The search index of every stored article, by the project's backfill (as migration 0003)."""
+    """The search index of every stored article, by the project's backfill (as migration 0004)."""
     db = Database.open(f"sqlite:///{path}")
     t = time.perf_counter()
     with db.engine.begin() as conn:

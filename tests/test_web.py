@@ -70,7 +70,7 @@ def test_search_order_site_and_pages(db, tmp_path: Path) -> None:  # noqa: F811
 def test_migration_indexes_articles_stored_before_it(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)
-    upgrade(engine, "0002")
+    upgrade(engine, "0003")
     with engine.begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO articles (url, site, title, text, published_at, authors, tags, related_headlines, fetched_at,"
@@ -79,7 +79,7 @@ def test_migration_indexes_articles_stored_before_it(tmp_path: Path) -> None:
     engine.dispose()
     with pytest.raises(StorageError, match="older schema"):
         open_readonly(url)
-    database = Database.open(url)  # upgrades: 0003 indexes the stored article
+    database = Database.open(url)  # upgrades: 0004 indexes the stored article
     assert _ids(database, "مكتبه") == [_id(database, "https://old.example/1")]
     database.close()
 
@@ -194,6 +194,6 @@ def test_serve_command_refuses_bad_databases(tmp_path: Path) -> None:
     r = runner.invoke(main, ["serve", "--db", f"sqlite:///{tmp_path / 'missing.db'}"])
     assert r.exit_code == 2 and "no such file" in r.output
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    upgrade(create_engine(url), "0002")
+    upgrade(create_engine(url), "0003")
     r = runner.invoke(main, ["serve", "--db", url])
     assert r.exit_code == 2 and "older schema" in r.output

@@ -15,7 +15,7 @@ from the last key shown (``before``), never by OFFSET.
 
 Rows are written by :class:`crawler.storage.writer.ArticleWriter` with the
 articles, and for articles stored before the index existed by the migration
-that created it (0003). Articles are never rewritten in place; a key whose
+that created it (0004). Articles are never rewritten in place; a key whose
 article is gone simply finds nothing.
 """
 
@@ -161,7 +161,7 @@ def search_keys(session: Any, words: list[str], *, site: str | None = None, befo
     return [int(k) for k in session.execute(text(sql), params).scalars()]
 
 
-# --- schema (used by migration 0003) -----------------------------------------
+# --- schema (used by migration 0004) -----------------------------------------
 
 SQLITE_DDL = (
     "CREATE VIRTUAL TABLE article_search USING fts5(site, body, content='', "

@@ -1,7 +1,7 @@
 """an index of (site, fetched_at) for the per-source counts
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-30 11:05:00
 
 ``stats``, ``/api/stats`` and ``serve``'s overview count the articles of each
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = '0004'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
