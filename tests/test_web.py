@@ -20,13 +20,18 @@ from crawler.web.app import CSP, create_app, http_url
 from crawler.web.db import open_readonly
 from crawler.web.diff import word_diff
 from tests.support import webcorpus
-from tests.support.db import db  # noqa: F401
 from tests.support.pg import pg_database
+from tests.support.settings import project_settings
 
 pytest.importorskip("httpx2", reason="the test client needs httpx2 (requirements.txt)")
 from starlette.testclient import TestClient  # noqa: E402
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "crawler" / "web" / "templates"
+
+
+def _stats(database: Database) -> dict:
+    st = project_settings()
+    return corpus_stats(database, health_runs=st.getint("RUNS_HEALTH_RUNS"), min_pages=st.getint("RUNS_HEALTH_MIN_PAGES"))
 
 
 def _ids(database: Database, query: str, **kw: object) -> list[int]:
@@ -47,14 +52,14 @@ def _id(database: Database, url: str) -> int:
     "المستشفي",      # with the article, in the title
     "جدّة",          # with a shadda
 ])
-def test_search_matches_spelling_variants(db, tmp_path: Path, query: str) -> None:  # noqa: F811
+def test_search_matches_spelling_variants(db, tmp_path: Path, query: str) -> None:
     webcorpus.build(db, tmp_path)
     found = _ids(db, query)
     assert _id(db, webcorpus.A_URL) in found and _id(db, webcorpus.B_URL) in found
     assert _id(db, webcorpus.X_URL) not in found
 
 
-def test_search_order_site_and_pages(db, tmp_path: Path) -> None:  # noqa: F811
+def test_search_order_site_and_pages(db, tmp_path: Path) -> None:
     webcorpus.build(db, tmp_path)
     a, b, lib = (_id(db, u) for u in (webcorpus.A_URL, webcorpus.B_URL, webcorpus.L_URL))
     assert _ids(db, "افتتاح") == [lib, b, a]  # newest published first
@@ -117,7 +122,7 @@ def test_overview_counts_chart_health_runs(client) -> None:  # noqa: ANN001
 
 
 def test_search_page_links_each_hit_to_its_story(client) -> None:  # noqa: ANN001
-    stats = corpus_stats(client.database)
+    stats = _stats(client.database)
     assert stats["clusters"] == 3
     r = client.get("/articles", params={"q": "وزاره"})
     assert r.status_code == 200
@@ -149,7 +154,7 @@ def test_headlines_and_api_stats(client) -> None:  # noqa: ANN001
     r = client.get("/api/stats")
     assert r.headers["content-type"].startswith("application/json")
     data = r.json()
-    expected = json.loads(json.dumps(corpus_stats(client.database), ensure_ascii=False))
+    expected = json.loads(json.dumps(_stats(client.database), ensure_ascii=False))
     assert data == expected
 
 

@@ -438,12 +438,10 @@ def serve(db: str | None, host: str, port: int, cache_seconds: float) -> None:
             fail(f"cannot listen on {host}:{port}: the address is in use or not available (try --port)")
         settings = project_settings()
         try:
-            config = DedupConfig.from_settings(settings)
+            DedupConfig.from_settings(settings)
         except ValueError as exc:
             fail(str(exc))
-        options = {"member_threshold": settings.getfloat("DEDUP_MEMBER_THRESHOLD"),
-                   "max_members": settings.getint("DEDUP_MAX_MEMBERS_CHECKED")}
-        run(database, host, port, config, cache_seconds=cache_seconds, explain_options=options, announce=click.echo)
+        run(database, host, port, settings, cache_seconds=cache_seconds, announce=click.echo)
     finally:
         database.close()
 

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -30,6 +30,9 @@ from crawler.commands.report import corpus_stats
 from crawler.dedup.minhash import DedupConfig
 from crawler.storage.database import Database
 from crawler.web import queries
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 HERE = Path(__file__).resolve().parent
 
@@ -117,16 +120,26 @@ def templates() -> Environment:
     return env
 
 
-def create_app(db: Database, config: DedupConfig | None = None, *, cache_seconds: float = 30.0,
-               explain_options: dict[str, Any] | None = None) -> Starlette:
+def create_app(db: Database, settings: BaseSettings | None = None, *, cache_seconds: float = 30.0) -> Starlette:
     """The application over *db* (opened read-only by the caller: :func:`crawler.web.db.open_readonly`).
 
     Args:
-        config: the dedup configuration that ``why`` explanations use.
-        explain_options: more keyword arguments of :func:`crawler.dedup.why.explain` (the crawl's
-            ``DEDUP_MEMBER_THRESHOLD`` and ``DEDUP_MAX_MEMBERS_CHECKED``).
+        settings: the project's settings (default: :func:`crawler.commands.runner.project_settings`):
+            the DEDUP_* configuration the ``why`` explanations use, and the RUNS_HEALTH_* settings
+            of the sources' health, as ``stats`` reads them.
         cache_seconds: how long the overview's and /api/stats' counts (whole-table aggregates) are kept.
+
+    Raises:
+        ValueError: invalid DEDUP_* settings.
     """
+    if settings is None:
+        from crawler.commands.runner import project_settings
+
+        settings = project_settings()
+    config = DedupConfig.from_settings(settings)
+    explain_options = {"member_threshold": settings.getfloat("DEDUP_MEMBER_THRESHOLD"),
+                       "max_members": settings.getint("DEDUP_MAX_MEMBERS_CHECKED")}
+    health = {"health_runs": settings.getint("RUNS_HEALTH_RUNS"), "min_pages": settings.getint("RUNS_HEALTH_MIN_PAGES")}
     env = templates()
     cache = TTLCache(cache_seconds)
 
@@ -138,7 +151,7 @@ def create_app(db: Database, config: DedupConfig | None = None, *, cache_seconds
         return cache.get("sites", lambda: queries.site_names(db))
 
     def stats() -> dict[str, Any]:
-        return cache.get("stats", lambda: corpus_stats(db))
+        return cache.get("stats", lambda: corpus_stats(db, **health))
 
     def home(request: Request) -> Response:
         data = cache.get("overview", lambda: queries.overview(db, stats=stats()))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
-from crawler.dedup.minhash import DedupConfig
 from crawler.storage.database import Database
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 
 def port_free(host: str, port: int) -> bool:
@@ -19,14 +21,14 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def run(db: Database, host: str, port: int, config: DedupConfig | None = None, *, cache_seconds: float = 30.0,
-        explain_options: dict[str, Any] | None = None, announce: Callable[[str], None] = print) -> None:
+def run(db: Database, host: str, port: int, settings: BaseSettings | None = None, *, cache_seconds: float = 30.0,
+        announce: Callable[[str], None] = print) -> None:
     """Serve *db* on host:port until interrupted (Ctrl-C)."""
     import uvicorn
 
     from crawler.web.app import create_app
 
-    app = create_app(db, config, cache_seconds=cache_seconds, explain_options=explain_options)
+    app = create_app(db, settings, cache_seconds=cache_seconds)
     shown = f"[{host}]" if ":" in host else host
     announce(f"serving {db.engine.url.render_as_string(hide_password=True) if db.dialect != 'sqlite' else db.url} "
              f"read-only on http://{shown}:{port}/ (Ctrl-C to stop)")

@@ -11,11 +11,10 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scrapy.settings import Settings
-
 from crawler.storage.database import Database
 from crawler.storage.importer import import_jsonl
 from crawler.storage.models import CrawlRun
+from tests.support.settings import project_settings
 
 STORY = [
     "أعلنت وزارة الصحة اليوم عن افتتاح مستشفى جديد في مدينة جدة بسعة ثلاثمائة سرير لخدمة سكان المنطقة",
@@ -64,7 +63,7 @@ def build(db: Database, tmp: Path) -> dict:
     """Import the corpus into *db* and record one run; returns the import counts."""
     src = tmp / "web-corpus.jsonl"
     src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records()), encoding="utf-8")
-    counts = import_jsonl(src, db, site=None, settings=Settings(), workers=0)
+    counts = import_jsonl(src, db, site=None, settings=project_settings(), workers=0)
     now = datetime(2025, 3, 5, 8, 0, tzinfo=UTC)
     with db.begin() as s:
         s.add(CrawlRun(started_at=now, finished_at=now, status="finished", finish_reason="finished", pid=1,
