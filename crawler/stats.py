@@ -62,6 +62,7 @@ INCREMENTAL_REMEMBERED: Final = "incremental/remembered/"  # + url_state kind: d
 
 # -- discovery (spiders/news.py, crawler.scheduling.budget) ---------------------------------
 DISCOVERY_SKIPPED: Final = "discovery/skipped/"  # + reason: links not fetched (not HTML, /tag/, url_pattern...)
+DISCOVERY_DROPPED: Final = "discovery/dropped/"  # + reason: malformed links, broken gzip, oversized nodes (parsers' reports)
 DISCOVERY_REQUESTS: Final = "discovery/requests/"  # + request kind: requests scheduled
 DISCOVERY_HTTP_STATUS: Final = "discovery/http_status/"  # + status: HTTP errors answered
 DISCOVERY_SCHEDULE_CAP: Final = "discovery/schedule_cap/"  # + source: requests over the scheduling cap
@@ -133,6 +134,10 @@ def dedup_rejected(why: str) -> str:
 
 def discovery_skipped(reason: str) -> str:
     return DISCOVERY_SKIPPED + reason
+
+
+def discovery_dropped(reason: str) -> str:
+    return DISCOVERY_DROPPED + reason
 
 
 def discovery_requests(kind: str) -> str:

@@ -1,15 +1,96 @@
-"""URL canonicalisation and classification: one article, one URL, one row."""
+"""URL parsing, canonicalisation and classification: one article, one URL, one row.
+
+Every URL the crawler reads from a page, a feed, a sitemap, robots.txt, an
+imported record or the sources file is parsed here and nowhere else. The
+standard library raises ``ValueError`` on many malformed URLs (``http://[x/``:
+"Invalid IPv6 URL", a port out of range, a host that NFKC folds into a
+separator); :func:`split_url` and :func:`join_url` never raise: a malformed URL
+is ``None``, one dropped link with a reason (:func:`invalid_reason`), never a
+lost page, batch or file.
+"""
 
 from __future__ import annotations
 
 import fnmatch
 import re
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
-__all__ = ["canonical_url", "is_probably_not_html", "looks_like_non_article", "url_host"]
+__all__ = [
+    "MAX_URL_CHARS",
+    "InvalidURL",
+    "canonical_url",
+    "canonical_url_or_none",
+    "invalid_reason",
+    "is_probably_not_html",
+    "join_url",
+    "looks_like_non_article",
+    "split_url",
+    "url_host",
+]
+
+#: Longer URLs are refused (the ``url`` column's size; no article URL is longer).
+MAX_URL_CHARS = 2048
+# Characters no URL may hold: controls (a vertical tab, a NUL) and whitespace other than a space.
+_BAD_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class InvalidURL(ValueError):
+    """A URL that cannot be parsed; ``reason`` is a short slug (a stat key)."""
+
+    def __init__(self, url: object, reason: str) -> None:
+        super().__init__(f"invalid URL ({reason}): {str(url)[:200]!r}")
+        self.reason = reason
+
+
+def invalid_reason(url: object, *, any_scheme: bool = False) -> str | None:
+    """Why *url* is not a usable absolute http(s) URL, or ``None`` when it is one. Never raises.
+
+    With *any_scheme*, an absolute URL of another scheme (``ftp:``, ``whatsapp:``) is not refused.
+    """
+    if not isinstance(url, str):
+        return "not_a_string"
+    url = url.strip()
+    if not url:
+        return "empty"
+    if len(url) > MAX_URL_CHARS:
+        return "too_long"
+    if _BAD_CHARS.search(url):
+        return "control_character"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port out of range or not a number
+        host = parts.hostname
+    except ValueError:
+        return "unparsable"
+    if parts.scheme.lower() not in ("http", "https"):
+        return None if any_scheme and parts.scheme else "scheme"
+    if not host:
+        return "no_host"
+    return None
+
+
+def split_url(url: object) -> SplitResult | None:
+    """``urlsplit(url)`` when *url* is a valid absolute http(s) URL, else ``None``. Never raises."""
+    if invalid_reason(url) is not None:
+        return None
+    return urlsplit(url.strip())  # type: ignore[union-attr]
+
+
+def join_url(base: str | None, href: object, *, any_scheme: bool = False) -> str | None:
+    """*href* made absolute against *base*, or ``None`` when either is malformed. Never raises."""
+    if not isinstance(href, str):
+        return None
+    href = href.strip()
+    if not href:
+        return None
+    try:
+        url = urljoin(base, href) if base else href
+    except ValueError:
+        return None
+    return url if invalid_reason(url, any_scheme=any_scheme) is None else None
 
 # Links that never lead to an HTML article page.
 _NON_HTML_EXT = re.compile(
@@ -51,7 +132,27 @@ def canonical_url(url: str, strip_params: Iterable[str] = DEFAULT_STRIP_PARAMS) 
     Lower-case scheme and host, no default port, no fragment, tracking and
     session parameters removed, remaining query sorted, AMP variant folded into
     the plain page, percent-encoding normalised (w3lib, as scrapy-redis does).
+
+    Raises:
+        InvalidURL: *url* cannot be parsed (see :func:`canonical_url_or_none`).
     """
+    if not isinstance(url, str) or len(url) > MAX_URL_CHARS or _BAD_CHARS.search(url.strip()):
+        raise InvalidURL(url, invalid_reason(url) or "unparsable")
+    try:
+        return _canonical(url, strip_params)
+    except ValueError as exc:  # urlsplit, .port, IDNA encoding in w3lib
+        raise InvalidURL(url, "unparsable") from exc
+
+
+def canonical_url_or_none(url: object, strip_params: Iterable[str] = DEFAULT_STRIP_PARAMS) -> str | None:
+    """:func:`canonical_url`, or ``None`` for a malformed URL. Never raises."""
+    try:
+        return canonical_url(url, strip_params)  # type: ignore[arg-type]
+    except InvalidURL:
+        return None
+
+
+def _canonical(url: str, strip_params: Iterable[str]) -> str:
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower() or "http"
     host = (parts.hostname or "").lower().rstrip(".")
@@ -66,18 +167,37 @@ def canonical_url(url: str, strip_params: Iterable[str] = DEFAULT_STRIP_PARAMS) 
     return canonicalize_url(urlunsplit((scheme, netloc, path, query, "")))
 
 
+def _split_lenient(url: object) -> SplitResult | None:
+    """``urlsplit`` of any string (a relative or non-http URL too), ``None`` when it raises."""
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018 - may raise on a malformed netloc
+    except ValueError:
+        return None
+    return parts
+
+
 def url_host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+    """The lower-case host of *url*; ``""`` when it has none or is malformed. Never raises."""
+    parts = _split_lenient(url)
+    return ((parts.hostname if parts else None) or "").lower()
 
 
 def is_probably_not_html(url: str) -> bool:
     """True for links to images, media, documents and other non-pages."""
-    return bool(_NON_HTML_EXT.search(urlsplit(url).path))
+    parts = _split_lenient(url)
+    return bool(parts and _NON_HTML_EXT.search(parts.path))
 
 
 def looks_like_non_article(url: str) -> str | None:
-    """A reason when the URL's path says it is not an article page, else None."""
-    parts = urlsplit(url)
+    """A reason when the URL's path says it is not an article page (``url_invalid`` when malformed), else None."""
+    if invalid_reason(url) is not None and invalid_reason(url) != "scheme":
+        return "url_invalid"
+    parts = _split_lenient(url)
+    if parts is None:
+        return "url_invalid"
     segments = [s.lower() for s in parts.path.split("/") if s]
     for segment in segments:
         if segment in _NON_ARTICLE_SEGMENTS:

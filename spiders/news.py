@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import scrapy
 from scrapy.http import HtmlResponse, Response, TextResponse
@@ -30,7 +30,9 @@ from crawler import meta as m
 from crawler.items import ArticleItem
 from crawler.meta import Hint, Kind, Via
 from crawler.sources import Source, load_sources
-from crawler.urls import canonical_url, is_probably_not_html, looks_like_non_article, url_host
+from crawler.urls import (
+    canonical_url_or_none, invalid_reason, is_probably_not_html, looks_like_non_article, split_url, url_host,
+)
 from crawler import stats as st
 
 if TYPE_CHECKING:
@@ -102,6 +104,11 @@ class NewsSpider(scrapy.Spider):
     def _stat(self, key: str, count: int = 1) -> None:
         self.crawler.stats.inc_value(key, count)
 
+    def _report(self, report: Counter[str]) -> None:
+        """Count what a parser skipped (malformed URLs, broken gzip, oversized nodes) by reason."""
+        for reason, count in report.items():
+            self._stat(st.discovery_dropped(reason), count)
+
     def _source_of(self, url: str) -> str | None:
         host = url_host(url)
         while host:
@@ -116,7 +123,12 @@ class NewsSpider(scrapy.Spider):
     ) -> scrapy.Request | None:
         """A request within the source's scheduling cap, or None (counted)."""
         if canonical:
-            url = canonical_url(url, self.strip_params)
+            url = canonical_url_or_none(url, self.strip_params)  # type: ignore[assignment]
+        elif invalid_reason(url) is not None:
+            url = None  # type: ignore[assignment]
+        if url is None:  # one malformed link: dropped and counted, the page's other links go on
+            self._stat(st.discovery_dropped("invalid_url"))
+            return None
         scheduled = self._scheduled.setdefault(source.name, set())
         if url in scheduled:
             return None
@@ -142,7 +154,7 @@ class NewsSpider(scrapy.Spider):
                 yield request
 
     def _start_requests(self, source: Source) -> Iterator[scrapy.Request]:
-        hosts = {f"{urlsplit(u).scheme}://{urlsplit(u).netloc}" for u in source.all_urls()}
+        hosts = {f"{p.scheme}://{p.netloc}" for u in source.all_urls() if (p := split_url(u))}
         for root in sorted(hosts):
             req = self._request(urljoin(root, "/robots.txt"), source, Kind.ROBOTS, self.parse_robots,
                                 priority=30, canonical=False)
@@ -195,7 +207,10 @@ class NewsSpider(scrapy.Spider):
         self._stat(st.source_key(source.name, st.SourceCount.PAGES_FETCHED))
         if response.status != 200 or not isinstance(response, TextResponse):
             return
-        for url in sitemaps_from_robots(response.text, response.url):
+        report: Counter[str] = Counter()
+        urls = sitemaps_from_robots(response.text, response.url, report)
+        self._report(report)
+        for url in urls:
             self._stat(st.DISCOVERY_ROBOTS_SITEMAPS)
             req = self._request(url, source, Kind.SITEMAP, self.parse_sitemap, priority=20, canonical=False)
             if req:
@@ -204,7 +219,9 @@ class NewsSpider(scrapy.Spider):
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         source = self.sources[response.meta[m.SOURCE]]
         self._stat(st.source_key(source.name, st.SourceCount.PAGES_FETCHED))
-        kind, entries = parse_sitemap(response.body)
+        report: Counter[str] = Counter()
+        kind, entries = parse_sitemap(response.body, report)
+        self._report(report)
         if kind == "invalid":
             self._stat(st.source_key(source.name, st.SourceCount.INVALID_SITEMAPS))
             logger.warning("%s: not a sitemap: %s", source.name, response.url)
@@ -231,7 +248,9 @@ class NewsSpider(scrapy.Spider):
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
         source = self.sources[response.meta[m.SOURCE]]
         self._stat(st.source_key(source.name, st.SourceCount.PAGES_FETCHED))
-        entries = parse_feed(response.body, response.url)
+        report: Counter[str] = Counter()
+        entries = parse_feed(response.body, response.url, report)
+        self._report(report)
         if not entries:
             self._stat(st.source_key(source.name, st.SourceCount.EMPTY_FEEDS))
         for entry in entries:
@@ -243,6 +262,9 @@ class NewsSpider(scrapy.Spider):
 
     def _page_request(self, url: str, source: Source, *, depth: int, page: int = 0,
                       hint: Hint | None = None, kind: str = Kind.PAGE) -> scrapy.Request | None:
+        if invalid_reason(url) not in (None, "scheme"):
+            self._stat(st.discovery_dropped("invalid_url"))
+            return None
         if is_probably_not_html(url):
             self._stat(st.discovery_skipped("not_html"))
             return None
@@ -290,6 +312,7 @@ class NewsSpider(scrapy.Spider):
             for a in response.xpath("//a[@href]")
         ]
         links = classify_links(response.url, anchors)
+        self._report(links.invalid)
         page = response.meta.get(m.PAGE, 0)
         if page < self.max_pages:
             for url in links.pagination:

@@ -8,13 +8,18 @@ request; this module only reads.
 from __future__ import annotations
 
 import gzip
+import io
 import logging
 import re
-from dataclasses import dataclass
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from lxml import etree
+
+from crawler.urls import MAX_URL_CHARS, invalid_reason, join_url, split_url
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +34,18 @@ __all__ = [
     "sitemaps_from_robots",
 ]
 
-_PARSER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
+# huge_tree: a text node over libxml2's 10 MB limit would otherwise be cut and end the parse
+# (every entry after it lost); it is read whole and skipped here instead. Entities are never
+# resolved and nothing is fetched, so the limit guarded nothing else. Bodies are capped below.
+_PARSER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=True)
 _MAX_GUNZIP = 50 * 1024 * 1024
+#: Text nodes longer than this (a title, a date, a URL) are skipped with a count, not cut.
+MAX_TEXT_CHARS = 64 * 1024
+
+
+def _count(report: Counter[str] | None, reason: str) -> None:
+    if report is not None:
+        report[reason] += 1
 
 
 @dataclass(frozen=True)
@@ -43,16 +58,22 @@ class Entry:
     lastmod: str | None = None
 
 
-def maybe_gunzip(body: bytes) -> bytes:
-    """Decompress a gzip body (a ``.gz`` sitemap); other bodies pass through."""
+def maybe_gunzip(body: bytes, report: Counter[str] | None = None) -> bytes:
+    """Decompress a gzip body (a ``.gz`` sitemap); other bodies pass through.
+
+    A corrupt or truncated gzip body is empty (counted as ``broken_gzip``), never an exception.
+    """
     if body[:2] != b"\x1f\x8b":
         return body
     try:
-        with gzip.GzipFile(fileobj=__import__("io").BytesIO(body)) as f:
+        with gzip.GzipFile(fileobj=io.BytesIO(body)) as f:
             data = f.read(_MAX_GUNZIP + 1)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         logger.warning("Broken gzip body: %s", exc)
+        _count(report, "broken_gzip")
         return b""
+    if len(data) > _MAX_GUNZIP:
+        _count(report, "gunzip_capped")
     return data[:_MAX_GUNZIP]
 
 
@@ -60,10 +81,13 @@ def _local(tag: object) -> str:
     return tag.split("}", 1)[-1].lower() if isinstance(tag, str) else ""
 
 
-def _text(el: etree._Element | None) -> str | None:
+def _text(el: etree._Element | None, report: Counter[str] | None = None) -> str | None:
     if el is None:
         return None
     value = "".join(el.itertext()).strip()
+    if len(value) > MAX_TEXT_CHARS:
+        _count(report, "oversized_text")
+        return None
     return value or None
 
 
@@ -74,23 +98,26 @@ def _child(el: etree._Element, *names: str) -> etree._Element | None:
     return None
 
 
-def _root(body: bytes) -> etree._Element | None:
-    body = maybe_gunzip(body).lstrip()
+def _root(body: bytes, report: Counter[str] | None = None) -> etree._Element | None:
+    body = maybe_gunzip(body, report)[:_MAX_GUNZIP].lstrip()
     if not body:
         return None
     try:
         return etree.fromstring(body, parser=_PARSER)
-    except (etree.XMLSyntaxError, ValueError):
+    except (etree.XMLSyntaxError, ValueError, MemoryError):
         return None
 
 
-def parse_sitemap(body: bytes) -> tuple[str, list[Entry]]:
+def parse_sitemap(body: bytes, report: Counter[str] | None = None) -> tuple[str, list[Entry]]:
     """Read a sitemap: ``("index", children)`` or ``("urlset", pages)``.
 
     News sitemaps (``news:title``, ``news:publication_date``) keep their title
     and date on each entry. Returns ``("invalid", [])`` for anything else.
+    Never raises: an entry with a malformed or oversized ``loc`` is skipped and
+    counted in *report* (``invalid_url/<reason>``, ``oversized_text``), the
+    others are kept.
     """
-    root = _root(body)
+    root = _root(body, report)
     if root is None:
         return "invalid", []
     kind = _local(root.tag)
@@ -100,19 +127,26 @@ def parse_sitemap(body: bytes) -> tuple[str, list[Entry]]:
     for node in root:
         if _local(node.tag) not in ("sitemap", "url"):
             continue
-        loc = _text(_child(node, "loc"))
+        loc = _text(_child(node, "loc"), report)
         if not loc:
             continue
-        news_title = _text(_child(node, "title"))
-        published = _text(_child(node, "publication_date"))
-        lastmod = _text(_child(node, "lastmod"))
+        if reason := invalid_reason(loc):
+            _count(report, f"invalid_url/{reason}")
+            continue
+        news_title = _text(_child(node, "title"), report)
+        published = _text(_child(node, "publication_date"), report)
+        lastmod = _text(_child(node, "lastmod"), report)
         entries.append(Entry(loc, news_title, published, lastmod))
     return ("index" if kind == "sitemapindex" else "urlset"), entries
 
 
-def parse_feed(body: bytes, base_url: str) -> list[Entry]:
-    """Read an RSS 2.0, RSS 1.0 (RDF) or Atom feed into entries."""
-    root = _root(body)
+def parse_feed(body: bytes, base_url: str, report: Counter[str] | None = None) -> list[Entry]:
+    """Read an RSS 2.0, RSS 1.0 (RDF) or Atom feed into entries.
+
+    Never raises: an item whose link is malformed is skipped and counted in
+    *report* (``invalid_url``), the others are kept.
+    """
+    root = _root(body, report)
     if root is None:
         return []
     entries = []
@@ -129,27 +163,35 @@ def parse_feed(body: bytes, base_url: str) -> list[Entry]:
             if href and rel == "alternate":
                 link = href
                 break
-            if not href and _text(child):
-                link = _text(child)
+            if not href and (text := _text(child, report)):
+                link = text
                 break
         if not link:
             guid = _child(node, "guid")
             if guid is not None and guid.get("isPermaLink", "true") != "false":
-                link = _text(guid)
+                link = _text(guid, report)
         if not link:
             continue
-        published = _text(_child(node, "pubdate", "published", "date", "updated"))
-        entries.append(Entry(urljoin(base_url, link.strip()), _text(_child(node, "title")), published))
+        url = join_url(base_url, link)
+        if url is None:
+            _count(report, "invalid_url")
+            continue
+        published = _text(_child(node, "pubdate", "published", "date", "updated"), report)
+        entries.append(Entry(url, _text(_child(node, "title"), report), published))
     return entries
 
 
-def sitemaps_from_robots(text: str, base_url: str) -> list[str]:
-    """The ``Sitemap:`` lines of a robots.txt, made absolute."""
+def sitemaps_from_robots(text: str, base_url: str, report: Counter[str] | None = None) -> list[str]:
+    """The ``Sitemap:`` lines of a robots.txt, made absolute (malformed ones skipped, counted)."""
     urls = []
     for line in text.splitlines():
         key, _, value = line.partition(":")
         if key.strip().lower() == "sitemap" and value.strip():
-            urls.append(urljoin(base_url, value.strip()))
+            url = join_url(base_url, value[:MAX_URL_CHARS + 1])
+            if url is None:
+                _count(report, "invalid_url")
+            else:
+                urls.append(url)
     return urls
 
 
@@ -182,6 +224,8 @@ class LinkSet:
 
     pagination: list[str]
     links: list[str]
+    #: Links dropped because their URL is malformed (``http://[x/``), by reason.
+    invalid: Counter[str] = field(default_factory=Counter)
 
 
 def classify_links(base_url: str, anchors: list[tuple[str, str, str]]) -> LinkSet:
@@ -190,16 +234,23 @@ def classify_links(base_url: str, anchors: list[tuple[str, str, str]]) -> LinkSe
     Pagination: ``rel=next``, "التالي" / "next" anchors, and ``?page=N`` or
     ``/page/N`` forms of the same path.
     """
-    base_path = urlsplit(base_url).path.rstrip("/")
+    base_parts = split_url(base_url)
+    base_path = base_parts.path.rstrip("/") if base_parts else ""
     pagination, links, seen = [], [], set()
+    invalid: Counter[str] = Counter()
     for href, text, rel in anchors:
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "whatsapp:")):
             continue
-        url = urljoin(base_url, href.strip()).split("#", 1)[0]
+        joined = join_url(base_url, href, any_scheme=True) if base_parts else None
+        if joined is None:  # one malformed link is one dropped link, never the page's links
+            invalid["invalid_url"] += 1
+            continue
+        url = joined.split("#", 1)[0]
+        parts = urlsplit(url)
         if url in seen or url == base_url:
             continue
         seen.add(url)
-        path = urlsplit(url).path.rstrip("/")
+        path = parts.path.rstrip("/")
         same_section = path == base_path or path.startswith(base_path + "/page") or (
             base_path and path.rsplit("/", 1)[0] == base_path and path.rsplit("/", 1)[-1].isdigit()
             and len(path.rsplit("/", 1)[-1]) <= 3
@@ -209,4 +260,4 @@ def classify_links(base_url: str, anchors: list[tuple[str, str, str]]) -> LinkSe
             pagination.append(url)
         else:
             links.append(url)
-    return LinkSet(pagination, links)
+    return LinkSet(pagination, links, invalid)

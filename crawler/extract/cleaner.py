@@ -25,7 +25,7 @@ from crawler.storage.bulk import upsert
 from crawler.storage.database import Database
 from crawler.storage.models import SiteTemplateRow, utcnow
 from crawler.text import arabic_ratio, clean_text
-from crawler.urls import canonical_url, url_host
+from crawler.urls import InvalidURL, canonical_url, url_host
 from crawler import stats as st
 
 if TYPE_CHECKING:
@@ -114,10 +114,13 @@ class ArticleCleaner:
         """
         adapter = ItemAdapter(item)
         page = bool(adapter.get("raw_html"))
-        if page:
-            self._clean_page(adapter)
-        else:
-            self._clean_record(adapter)
+        try:
+            if page:
+                self._clean_page(adapter)
+            else:
+                self._clean_record(adapter)
+        except InvalidURL:
+            raise self._drop("invalid_url", adapter) from None
         text = adapter["text"]
         if not adapter["title"]:
             raise self._drop("no_title", adapter)

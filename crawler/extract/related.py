@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from urllib.parse import urljoin
-
 import re
+from collections.abc import Iterable
 
 from crawler.extract import rules
 from crawler.extract.boilerplate import Section, label_kind
 from crawler.text import clean_text
+from crawler.urls import join_url
 
 MIN_HEADLINE_CHARS = 12
 _TAG_SPLIT = re.compile(r"\s*[،,|;؛]\s*")
@@ -20,10 +19,13 @@ _LEADING_LABEL = re.compile(
 
 
 def absolute(href: str, base: str | None) -> str | None:
+    """*href* made absolute; ``None`` for anchors, scripts and malformed URLs (``http://[x/``). Never raises."""
     href = (href or "").strip()
     if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
         return None
-    return urljoin(base, href) if base else href
+    if not base:
+        return href if "://" not in href or join_url(None, href) else None
+    return join_url(base, href)
 
 
 def headline_links(links: Iterable[tuple[str, str]], base: str | None) -> list[tuple[str, str]]:
