@@ -6,9 +6,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import yaml
+
+from crawler.urls import invalid_reason, split_url
 
 __all__ = ["Source", "SourcesError", "load_sources", "parse_sources"]
 
@@ -75,11 +76,24 @@ def _url_list(path: str, where: str, key: str, value: Any) -> tuple[str, ...]:
         raise _fail(path, where, f"'{key}' must be a list of URLs")
     urls = []
     for url in value:
-        parsed = urlparse(str(url))
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise _fail(path, where, f"'{key}' has an invalid URL {url!r}")
-        urls.append(str(url))
+        if reason := invalid_reason(url):
+            raise _fail(path, where, f"'{key}' has an invalid URL {str(url)[:200]!r} ({reason.replace('_', ' ')})")
+        urls.append(url.strip())
     return tuple(urls)
+
+
+#: Largest per-source request budget accepted (a typo such as 1e9 is refused, not obeyed).
+MAX_REQUESTS_LIMIT = 10_000_000
+
+
+def _str_list(path: str, where: str, key: str, value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(path, where, f"'{key}' must be a list of strings")
+    return value
 
 
 def _parse_entry(path: str, index: int, entry: Any, seen: set[str]) -> Source:
@@ -100,22 +114,34 @@ def _parse_entry(path: str, index: int, entry: Any, seen: set[str]) -> Source:
     if not any(lists.values()):
         raise _fail(path, where, "needs at least one of start_urls, feeds, sitemaps")
     domains = entry.get("allowed_domains") or sorted(
-        {urlparse(u).hostname or "" for urls in lists.values() for u in urls}
+        {p.hostname or "" for urls in lists.values() for u in urls if (p := split_url(u))}
     )
-    if not isinstance(domains, list) or not all(isinstance(d, str) for d in domains):
+    if not isinstance(domains, list) or not all(isinstance(d, str) and d.strip() for d in domains):
         raise _fail(path, where, "'allowed_domains' must be a list of host names")
-    patterns = entry.get("boilerplate_patterns") or []
-    for pattern in [*patterns, entry.get("article_url_pattern") or ""]:
+    patterns = _str_list(path, where, "boilerplate_patterns", entry.get("boilerplate_patterns"))
+    url_pattern = entry.get("article_url_pattern")
+    if url_pattern is not None and not isinstance(url_pattern, str):
+        raise _fail(path, where, "'article_url_pattern' must be a string (a regular expression)")
+    for pattern in [*patterns, url_pattern or ""]:
         try:
             re.compile(pattern)
-        except re.error as exc:
-            raise _fail(path, where, f"bad regular expression {pattern!r}: {exc}") from None
+        except (re.error, RecursionError, OverflowError) as exc:
+            raise _fail(path, where, f"bad regular expression {pattern[:200]!r}: {exc}") from None
     max_requests = entry.get("max_requests")
-    if max_requests is not None and (not isinstance(max_requests, int) or max_requests < 1):
-        raise _fail(path, where, "'max_requests' must be a positive integer")
+    if max_requests is not None and (
+        isinstance(max_requests, bool) or not isinstance(max_requests, int)
+        or not 1 <= max_requests <= MAX_REQUESTS_LIMIT
+    ):
+        raise _fail(path, where, f"'max_requests' must be an integer from 1 to {MAX_REQUESTS_LIMIT:,}")
+    encoding = entry.get("encoding")
+    if encoding is not None and not isinstance(encoding, str):
+        raise _fail(path, where, "'encoding' must be a string (a codec name)")
+    training = entry.get("disallows_training", False)
+    if not isinstance(training, bool):
+        raise _fail(path, where, "'disallows_training' must be true or false")
     selectors = entry.get("selectors") or {}
-    if not isinstance(selectors, dict):
-        raise _fail(path, where, "'selectors' must be a mapping")
+    if not isinstance(selectors, dict) or not all(isinstance(v, str) for v in selectors.values()):
+        raise _fail(path, where, "'selectors' must be a mapping of strings")
     licence = entry.get("licence")
     if licence is not None and not isinstance(licence, str):
         raise _fail(path, where, "'licence' must be text")
@@ -126,12 +152,12 @@ def _parse_entry(path: str, index: int, entry: Any, seen: set[str]) -> Source:
         feeds=lists["feeds"],
         sitemaps=lists["sitemaps"],
         allowed_domains=tuple(domains),
-        encoding=entry.get("encoding"),
+        encoding=encoding,
         boilerplate_patterns=tuple(patterns),
-        article_url_pattern=entry.get("article_url_pattern"),
+        article_url_pattern=url_pattern,
         selectors=dict(selectors),
         max_requests=max_requests,
-        disallows_training=bool(entry.get("disallows_training", False)),
+        disallows_training=training,
         licence=licence,
     )
 

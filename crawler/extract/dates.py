@@ -28,9 +28,11 @@ def _alt(names: Iterable[str]) -> str:
 
 _MONTH = rf"(?:{_alt(list(rules.MONTHS) + list(rules.ENGLISH_MONTHS))})(?![{_AR}A-Za-z])"
 _MONTH_RE = re.compile(_MONTH, re.IGNORECASE)
-_SEP = r"\s*[/\-.,،]?\s*"
+# Possessive (*+): a separator is never a space, so giving spaces back never helps a match, and
+# "\s*[sep]?\s*" with backtracking splits a run of 20,000 spaces 20,000 ways (37 s on one <time>).
+_SEP = r"\s*+[/\-.,،]?\s*+"
 _DAY_MONTH_YEAR = re.compile(
-    rf"(?<!\d)(?P<d>\d{{1,2}}){_SEP}(?P<m>{_MONTH})(?:\s*[/(\-–]\s*{_MONTH}\s*\)?)?{_SEP}(?P<y>\d{{4}})(?!\d)",
+    rf"(?<!\d)(?P<d>\d{{1,2}}){_SEP}(?P<m>{_MONTH})(?:\s*+[/(\-–]\s*+{_MONTH}\s*+\)?)?{_SEP}(?P<y>\d{{4}})(?!\d)",
     re.IGNORECASE,
 )
 _MONTH_DAY_YEAR = re.compile(rf"(?P<m>{_MONTH})\s+(?P<d>\d{{1,2}}),?\s+(?P<y>\d{{4}})(?!\d)", re.IGNORECASE)
@@ -41,7 +43,7 @@ _AMPM = _alt(rules.PM_WORDS + rules.AM_WORDS)
 _TIME = re.compile(rf"(?<!\d)(?P<h>\d{{1,2}}):(?P<mi>\d{{2}})(?::(?P<s>\d{{2}}))?\s*(?P<ap>{_AMPM})?(?![{_AR}A-Za-z])", re.I)
 _GREG_SUFFIX = re.compile(r"^\s*م(?![" + _AR + r"])")
 _RELATIVE = re.compile(
-    rf"منذ\s+(?:(?P<n>\d+)\s+)?(?P<u>{_alt(rules.RELATIVE_UNITS)})(?![{_AR}])|(?P<ago>\d+)\s+(?P<eu>minute|hour|day)s?\s+ago",
+    rf"منذ\s+(?:(?P<n>\d+)\s+)?(?P<u>{_alt(rules.RELATIVE_UNITS)})(?![{_AR}])|(?<!\d)(?P<ago>\d+)\s+(?P<eu>minute|hour|day)s?\s+ago",
     re.IGNORECASE,
 )
 _URL_DATE = (
@@ -66,19 +68,34 @@ def _fmt(value: date | datetime) -> str:
     return value.isoformat()
 
 
+#: A machine date (an attribute, a JSON-LD value) longer than this is not a date.
+MAX_MACHINE_DATE_CHARS = 200
+_SPACES = re.compile(r"\s+")
+_ISO_SPACE = re.compile(r"\d{4}-\d\d-\d\d \d")
+_YMD_START = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+_YMD_COMPACT = re.compile(r"(\d{4})(\d\d)(\d\d)(?!\d)")
+
+
+def collapse_spaces(text: str) -> str:
+    """Every run of whitespace as one space (a date is read from this form: rules then meet short runs)."""
+    return _SPACES.sub(" ", text)
+
+
 def parse_machine_date(value: str, latest: int) -> str | None:
     """ISO 8601 and friends (meta / JSON-LD / datetime attributes) -> ISO string, else ``None``."""
-    value = to_western_digits(value.strip())
+    value = to_western_digits(collapse_spaces(value).strip())
+    if len(value) > MAX_MACHINE_DATE_CHARS:
+        return None
     if not value:
         return None
     try:
-        dt = datetime.fromisoformat(value.replace(" ", "T", 1) if re.match(r"\d{4}-\d\d-\d\d \d", value) else value)
+        dt = datetime.fromisoformat(value.replace(" ", "T", 1) if _ISO_SPACE.match(value) else value)
         if _valid(dt.year, dt.month, dt.day, latest):
             return _fmt(dt)
         return None
     except ValueError:
         pass
-    m = re.match(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", value) or re.match(r"(\d{4})(\d\d)(\d\d)(?!\d)", value)
+    m = _YMD_START.match(value) or _YMD_COMPACT.match(value)
     if m:
         d = _valid(int(m.group(1)), int(m.group(2)), int(m.group(3)), latest)
         return _fmt(d) if d else None
@@ -101,7 +118,7 @@ def _month_number(name: str) -> int:
 
 def text_date(text: str, latest: int) -> str | None:
     """First Gregorian date written in *text* (words or digits), with its time when one is beside it."""
-    text = to_western_digits(text)
+    text = to_western_digits(collapse_spaces(text))
     found: list[tuple[int, int, date]] = []
     for pat, named in ((_DAY_MONTH_YEAR, True), (_MONTH_DAY_YEAR, True), (_NUMERIC_YMD, False), (_NUMERIC_DMY, False)):
         for m in pat.finditer(text):
@@ -136,7 +153,7 @@ def relative_date(text: str, fetched_at: datetime | None) -> str | None:
     """"منذ ساعتين" / "منذ 3 أيام" / "2 hours ago" resolved against the fetch time."""
     if fetched_at is None:
         return None
-    m = _RELATIVE.search(to_western_digits(text))
+    m = _RELATIVE.search(to_western_digits(collapse_spaces(text)))
     if not m:
         return None
     if m.group("ago"):
@@ -169,7 +186,7 @@ def time_elements(root: etree._Element, latest: int) -> str | None:
         if "modif" in (t.get("class") or "").lower() or "update" in (t.get("class") or "").lower():
             continue
         value = parse_machine_date(t.get("datetime") or "", latest) if t.get("datetime") else None
-        value = value or text_date(t.text_content(), latest)
+        value = value or text_date(t.text_content()[:5000], latest)
         if value:
             return value
     return None

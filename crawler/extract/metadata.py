@@ -15,8 +15,31 @@ from crawler.extract import rules
 from crawler.text import clean_text, normalize_for_matching
 
 logger = logging.getLogger(__name__)
-_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+_TRAILING_COMMA = re.compile(r",\s*+([}\]])")
 _CTRL = re.compile(r"[\x00-\x1f]")
+_SPACES = re.compile(r"\s+")
+# (?<!\s): a split starts where a run of spaces starts, not at each of its spaces (linear on long runs).
+_AUTHOR_SPLIT = re.compile(r"(?<!\s)(?:\s*[،,]\s*|\s+and\s+)")
+_KEYWORD_SPLIT = re.compile(r"(?<!\s)\s*[,،|;]\s*")
+#: JSON-LD strings longer than this are cut (no headline, name or date is longer); deeper nesting is dropped.
+MAX_LD_STRING = 10_000
+MAX_LD_DEPTH = 12
+
+
+def _tidy_ld(data: Any, depth: int = 0) -> Any:
+    """JSON-LD with every string's whitespace collapsed and cut to MAX_LD_STRING, nesting bounded.
+
+    Rules then meet one space where a page put 30,000, and a hostile block costs its size, not more.
+    """
+    if isinstance(data, str):
+        return _SPACES.sub(" ", data[: 4 * MAX_LD_STRING]).strip()[:MAX_LD_STRING]
+    if depth >= MAX_LD_DEPTH:
+        return None
+    if isinstance(data, list):
+        return [_tidy_ld(v, depth + 1) for v in data[:1000]]
+    if isinstance(data, dict):
+        return {k: _tidy_ld(v, depth + 1) for k, v in list(data.items())[:1000]}
+    return data
 
 
 @dataclass
@@ -72,13 +95,16 @@ def read_meta(root: etree._Element) -> PageMeta:
                 raw = _CTRL.sub(" ", el.text.strip().removeprefix("<!--").removesuffix("-->"))
                 try:
                     data = json.loads(raw)
+                except RecursionError:
+                    logger.debug("JSON-LD block nested too deep")
+                    continue
                 except ValueError:
                     try:
                         data = json.loads(_TRAILING_COMMA.sub(r"\1", raw))
-                    except ValueError:
+                    except (ValueError, RecursionError):
                         logger.debug("unreadable JSON-LD block")
                         continue
-                _walk_ld(data, pm.ld)
+                _walk_ld(_tidy_ld(data), pm.ld)
             continue
         if tag == "title":
             pm.title_tag = pm.title_tag or clean_text(el.text_content())
@@ -176,7 +202,11 @@ def _shown_affix(title_tag: str, page_lines: Sequence[str]) -> str | None:
     return clean_text(best) if best else None
 
 
-_AFFIX_REST = re.compile(r"^\s*[|\-–—:»«•·،]?\s*[^|\-–—:»«•·]{1,40}?\s*[|\-–—:»«•·،]\s*$|^\s*[|\-–—:»«•·،]\s*[^|\-–—:»«•·]{1,40}$")
+# Possessive leading spaces (*+): "\s*[sep]?\s*" then a class that also takes spaces split a run of
+# spaces in cubic many ways.
+_AFFIX_REST = re.compile(
+    r"^\s*+[|\-–—:»«•·،]?\s*+[^|\-–—:»«•·]{1,40}?\s*[|\-–—:»«•·،]\s*$|^\s*+[|\-–—:»«•·،]\s*+[^|\-–—:»«•·]{1,40}$"
+)
 
 
 def clean_author(name: str, site: str | None = None) -> str | None:
@@ -200,7 +230,7 @@ def authors(pm: PageMeta, root: etree._Element, site: str | None, header_lines: 
         raw = [name for line in header_lines if (name := byline_of(line))][:1]
     out: list[str] = []
     for name in raw:
-        for part in re.split(r"\s*[،,]\s*|\s+and\s+", name) if len(name) > 30 else [name]:
+        for part in _AUTHOR_SPLIT.split(name) if len(name) > 30 else [name]:
             cleaned = clean_author(part, site)
             if cleaned and cleaned not in out:
                 out.append(cleaned)
@@ -240,7 +270,7 @@ def byline_of(line: str) -> str | None:
 def split_keywords(values: Iterable[str]) -> list[str]:
     out: list[str] = []
     for value in values:
-        for part in re.split(r"\s*[,،|;]\s*", value):
+        for part in _KEYWORD_SPLIT.split(value):
             part = clean_text(part).strip("#")
             if part and len(part) <= 60 and part not in out:
                 out.append(part)

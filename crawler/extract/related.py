@@ -11,7 +11,7 @@ from crawler.text import clean_text
 from crawler.urls import join_url
 
 MIN_HEADLINE_CHARS = 12
-_TAG_SPLIT = re.compile(r"\s*[،,|;؛]\s*")
+_TAG_SPLIT = re.compile(r"(?<!\s)\s*[،,|;؛]\s*")  # (?<!\s): linear on long runs of spaces
 # A link whose anchor starts with its box's label ("اقرأ أيضا: <headline>" as one link): keep the headline.
 _LEADING_LABEL = re.compile(
     rf"^\W*(?:{rules.READ_ALSO_WORDS})\s*[:：\-–—|»]?\s*(?=\S)", re.IGNORECASE | re.UNICODE

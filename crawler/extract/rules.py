@@ -78,7 +78,8 @@ BOILERPLATE_LINES: list[re.Pattern[str]] = [
         r"^\W*(?:(?:ال)?أكثر|اكثر)\s+(?:قراءة|قراءه|مشاهدة|تداولا)\W*$",
         r"^\W*(?:most read|most viewed|trending now)\W*$",
         r"^\W*(?:(?:ال)?(?:مقالات|أخبار|اخبار|مواضيع)\s+(?:مشابهة|ذات صلة|متعلقة)|ذات صلة|related(?: articles| news)?)\W*$",
-        r"^\W*(?:(?:ال)?تعليقات|أضف تعليق|اضف تعليق|أضف تعليقك|اترك تعليقا|اترك تعليقاً|لا توجد تعليقات|comments?)\W*(?:\(\d+\))?\W*$",
+        # "(\W*\(\d+\))?" and not "\W*(\(\d+\))?\W*": two adjacent \W* split a run of punctuation n ways.
+        r"^\W*(?:(?:ال)?تعليقات|أضف تعليق|اضف تعليق|أضف تعليقك|اترك تعليقا|اترك تعليقاً|لا توجد تعليقات|comments?)(?:\W*\(\d+\))?\W*$",
         r"^\W*(?:نسخ الرابط|طباعة|حجم الخط|copy link|print)\W*$",
         r"^\W*(?:الرئيسية|home)\s*[»>/›]",
         r"^\W*(?:(?:فيسبوك|فيس بوك|تويتر|إكس|اكس|واتساب|واتس اب|تلغرام|تيليجرام|لينكدإن|انستجرام|إنستغرام|يوتيوب|بريد|"
@@ -167,12 +168,13 @@ BYLINE_START = re.compile(
     r"^\W*(?:(?:نشر|نشرت|كتب|كتبت)\s+بواسطة|بقلم|كتبت|كتب|بواسطة|written by|by)(?![\w])\s*[:：\-–]?\s*(?P<rest>\S.*)$", _F
 )
 WEEKDAYS = ("السبت", "الأحد", "الاحد", "الاثنين", "الإثنين", "الثلاثاء", "الأربعاء", "الاربعاء", "الخميس", "الجمعة")
+# (?<!\s): a match starts where a run of spaces starts, not at each of its spaces (linear on long runs).
 BYLINE_STOP = re.compile(
-    r"\s*(?:[|•·،,/\d٠-٩]|\s[-–—]\s|(?<![\w])(?:" + "|".join(WEEKDAYS) + r"|منذ|في|on|at)(?![\w]))", _F
+    r"(?<!\s)\s*(?:[|•·،,/\d٠-٩]|\s[-–—]\s|(?<![\w])(?:" + "|".join(WEEKDAYS) + r"|منذ|في|on|at)(?![\w]))", _F
 )
 
 # --- titles -------------------------------------------------------------------
-TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:»«•·]\s+|\s*\|\s*|\s+::\s+")
+TITLE_SEPARATORS = re.compile(r"(?<!\s)(?:\s+[|\-–—:»«•·]\s+|\s*\|\s*|\s+::\s+)")
 
 # --- dates ----------------------------------------------------------------------
 # Gregorian month names: Egyptian/Gulf, Levantine, Maghrebi spellings, hamza-tolerant.
