@@ -68,6 +68,7 @@ CLEAN_ENABLED = True  # extract and filter articles (off: items pass as fetched)
 CLEAN_MIN_CHARS = 250  # body shorter than this is not an article
 CLEAN_MIN_ARABIC_RATIO = 0.5  # share of Arabic letters in the body
 CLEAN_LEARN_TEMPLATE = True  # learn repeated per-site blocks as boilerplate
+CLEAN_PAGE_TIME_BUDGET = 5.0  # seconds one page may take to extract; over it: dropped as too_slow (0: no limit)
 
 # --- Dedup (pipelines/dedup.py, crawler/dedup/minhash.py, crawler/dedup/headlines.py) -----
 # Chosen from the labelled evaluation set (docs/benchmarks.md, bench-dedup).

@@ -11,6 +11,7 @@ Public API::
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -33,6 +34,7 @@ def extract_article(
     encoding: str | None = None,
     extra_patterns: Sequence[str] = (),
     template: SiteTemplate | None = None,
+    time_budget: float | None = None,
 ) -> Extraction:
     """Extract one article from *html*.
 
@@ -43,14 +45,19 @@ def extract_article(
         encoding: a charset hint (e.g. the HTTP header's).
         extra_patterns: per-source boilerplate regexes (lines matching one are dropped).
         template: a learned :class:`SiteTemplate` for the page's site.
+        time_budget: seconds the page may take; checked between extraction steps, a page over it
+            comes back with ``reason="too_slow"`` (``None``: no limit).
     """
+    deadline = time.monotonic() + time_budget if time_budget else None
     try:
         return run(html, url, fetched_at=fetched_at, encoding=encoding,
-                   extra=compile_extra(extra_patterns), template=template)
+                   extra=compile_extra(extra_patterns), template=template, deadline=deadline)
     except NotHTML as exc:
         return Extraction.failed(exc.reason)
     except RecursionError:
         return Extraction.failed("too_deep")
+    except MemoryError:
+        return Extraction.failed("too_big")
     except Exception:  # noqa: BLE001 - one bad page must never stop a crawl
         logger.exception("extraction failed for %s", url)
         return Extraction.failed("error")

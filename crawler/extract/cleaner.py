@@ -45,6 +45,8 @@ class ArticleCleaner:
         CLEAN_MIN_CHARS: shortest body kept as an article (default 250).
         CLEAN_MIN_ARABIC_RATIO: least share of Arabic letters in the body.
         CLEAN_LEARN_TEMPLATE: learn and apply per-site repeated blocks.
+        CLEAN_PAGE_TIME_BUDGET: seconds one page may take to extract (default 5); a page over it
+            is dropped as ``too_slow`` (checked between extraction steps; 0 = no limit).
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class ArticleCleaner:
         learn_template: bool = True,
         patterns_by_site: dict[str, tuple[str, ...]] | None = None,
         strip_params: list[str] | None = None,
+        page_time_budget: float | None = 5.0,
     ) -> None:
         self.stats = stats
         self.db = db
@@ -65,6 +68,7 @@ class ArticleCleaner:
         self.learn_template = learn_template
         self.patterns_by_site = patterns_by_site or {}
         self.strip_params = strip_params
+        self.page_time_budget = page_time_budget or None
         self.templates: dict[str, SiteTemplate] = {}
 
     @classmethod
@@ -81,6 +85,7 @@ class ArticleCleaner:
             learn_template=settings.getbool("CLEAN_LEARN_TEMPLATE"),
             patterns_by_site=patterns_by_site,
             strip_params=settings.getlist("DISCOVERY_STRIP_PARAMS"),
+            page_time_budget=settings.getfloat("CLEAN_PAGE_TIME_BUDGET"),
         )
 
     # -- template persistence -----------------------------------------------------
@@ -145,6 +150,7 @@ class ArticleCleaner:
             encoding=adapter.get("encoding"),
             extra_patterns=self.patterns_by_site.get(site, ()),
             template=template,
+            time_budget=self.page_time_budget,
         )
         if template is not None and result.block_hashes:
             template.observe(result.block_hashes)

@@ -30,7 +30,7 @@ _EMPTY_TAG = (
 _MARKUP_RUN = re.compile(rf"((?:(?:{_EMPTY_TAG})\s*){{1,3}}?)\1{{31,}}", re.IGNORECASE)
 # C0 controls other than tab, newline and carriage return: lxml refuses them in a tree edit (a
 # vertical tab in a tail lost the whole article); they are never text.
-_CONTROLS = str.maketrans({c: " " for c in [*range(0x01, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]} | {0: None})
+_CONTROLS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ALIASES = {"windows-1256": "cp1256", "x-windows-1256": "cp1256", "iso-8859-6": "iso8859_6",
             "arabic": "iso8859_6", "x-user-defined": "cp1252", "utf8": "utf-8", "unicode": "utf-8"}
 
@@ -112,7 +112,7 @@ def to_text(html: str | bytes, encoding: str | None = None) -> str:
 
 def prune_markup(text: str) -> str:
     """*text* without control characters and with long runs of repeated empty markup cut to one."""
-    return _MARKUP_RUN.sub(r"\1", text.translate(_CONTROLS))
+    return _MARKUP_RUN.sub(r"\1", _CONTROLS.sub(" ", text.replace("\x00", "")))
 
 
 def parse(text: str) -> lxml.html.HtmlElement:
@@ -125,11 +125,10 @@ def parse(text: str) -> lxml.html.HtmlElement:
         raise NotHTML("not_html") from exc
     if root is None or not isinstance(root.tag, str):
         raise NotHTML("not_html")
-    depth = deepest = 0
-    for event, _ in etree.iterwalk(root, events=("start", "end")):
-        depth += 1 if event == "start" else -1
-        if depth > deepest:
-            deepest = depth
-            if deepest >= MAX_DEPTH:
-                raise NotHTML("too_deep")
+    if _TOO_DEEP(root):  # in libxml2, not one Python step per element
+        raise NotHTML("too_deep")
     return root
+
+
+# True when an element sits MAX_DEPTH levels down (the root element is level 1).
+_TOO_DEEP = etree.XPath("boolean(" + "/*" * MAX_DEPTH + ")")

@@ -14,6 +14,11 @@ BLOCK_TAGS = frozenset(
 )
 HEADING_TAGS = frozenset("h1 h2 h3 h4 h5 h6".split())
 _SPACE = re.compile(r"\s+")
+#: A page's layout stops after this many lines or characters of text: the longest news article is a
+#: few hundred lines and some 100,000 characters; what follows on a hostile page (250,000
+#: <br>-separated lines, megabytes of rule-baiting lines) would only cost time and memory.
+MAX_LINES = 20_000
+MAX_CHARS = 600_000
 
 
 @dataclass
@@ -43,14 +48,38 @@ class Layout:
 
     lines: list[Line]
     spans: dict[etree._Element, tuple[int, int]]
+    capped: bool = False
+    cut: tuple[str, etree._Element] | None = None  # the walk's event where the caps stopped it
 
     def lines_of(self, el: etree._Element) -> range:
         start, end = self.spans.get(el, (0, 0))
         return range(start, end)
 
 
-def layout(root: etree._Element) -> Layout:
-    """Walk *root* once and return its :class:`Layout`. Iterative: no recursion limit."""
+def drop_unlaid(lay: Layout, root: etree._Element) -> None:
+    """Remove from the tree what a capped layout never reached (everything after its cut point).
+
+    Later steps (chrome search, date heuristics) then walk only what the layout holds. Whole runs
+    of siblings go in one slice deletion each, not one Python step per element.
+    """
+    if lay.cut is None:
+        return
+    event, el = lay.cut
+    node, first = el, (0 if event == "start" else 1)
+    while node is not root and node is not None:
+        parent = node.getparent()
+        if parent is None:
+            break
+        del parent[parent.index(node) + first:]
+        node, first = parent, 1
+
+
+def layout(root: etree._Element, max_lines: int = MAX_LINES, max_chars: int = MAX_CHARS) -> Layout:
+    """Walk *root* once and return its :class:`Layout`. Iterative: no recursion limit.
+
+    The walk stops after *max_lines* lines or *max_chars* characters (``Layout.capped``); elements
+    open at that point span to the last line, later ones span nothing.
+    """
     lines: list[Line] = []
     spans: dict[etree._Element, tuple[int, int]] = {}
     starts: dict[etree._Element, int] = {}
@@ -60,9 +89,10 @@ def layout(root: etree._Element) -> Layout:
     anchor: list[object] = []  # [element, text parts] while inside <a>
     block_stack: list[etree._Element] = [root]
     heading_depth = 0
+    chars = 0
 
     def flush() -> None:
-        nonlocal buf, link_chars, links
+        nonlocal buf, link_chars, links, chars
         text = _SPACE.sub(" ", "".join(buf)).strip()
         if anchor and anchor[1]:  # a link wrapping a block: credit its text to this line
             atext = _SPACE.sub(" ", "".join(anchor[1])).strip()  # type: ignore[arg-type]
@@ -71,6 +101,7 @@ def layout(root: etree._Element) -> Layout:
             anchor[1] = []
         if text:
             lines.append(Line(text, block_stack[-1], min(link_chars, len(text)), links, heading_depth > 0))
+            chars += len(text)
         buf, link_chars, links = [], 0, []
 
     def add(text: str | None) -> None:
@@ -81,7 +112,11 @@ def layout(root: etree._Element) -> Layout:
                 anchor[1].append(text)  # type: ignore[attr-defined]
                 link_chars += len(text.strip())
 
+    cut: tuple[str, etree._Element] | None = None
     for event, el in etree.iterwalk(root, events=("start", "end")):
+        if len(lines) >= max_lines or chars >= max_chars:
+            cut = (event, el)
+            break
         tag = el.tag if isinstance(el.tag, str) else ""
         if event == "start":
             if tag in BLOCK_TAGS or tag == "br":
@@ -107,5 +142,10 @@ def layout(root: etree._Element) -> Layout:
                 anchor.clear()
             if el is not root:
                 add(el.tail)
-    flush()
-    return Layout(lines, spans)
+    if cut is not None:
+        del lines[max_lines:]
+        for el, start in starts.items():  # still open: they span to the last line kept
+            spans[el] = (min(start, len(lines)), len(lines))
+    else:
+        flush()
+    return Layout(lines, spans, cut is not None, cut)

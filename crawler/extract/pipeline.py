@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -11,8 +12,8 @@ from lxml import etree
 
 from crawler.extract import boilerplate, dates, metadata, related, rules
 from crawler.extract.body import good_prefix, is_good, select_body
-from crawler.extract.html import parse, to_text
-from crawler.extract.lines import layout
+from crawler.extract.html import NotHTML, parse, to_text
+from crawler.extract.lines import drop_unlaid, layout
 from crawler.extract.model import Extraction
 from crawler.extract.paragraphs import clean_lines
 from crawler.extract.template import SiteTemplate, block_hash
@@ -45,11 +46,25 @@ def _chrome_tags(root: etree._Element) -> list[str]:
     return list(dict.fromkeys(t.lstrip("#") for t in tags if 0 < len(t) <= 60))
 
 
+class TooSlow(NotHTML):
+    """The page's time budget ran out between two extraction steps (reason ``too_slow``)."""
+
+    def __init__(self) -> None:
+        super().__init__("too_slow")
+
+
+def _check(deadline: float | None) -> None:
+    """Cooperative deadline, checked between steps (each step is bounded by the caps of the input)."""
+    if deadline is not None and time.monotonic() > deadline:
+        raise TooSlow
+
+
 def run(
     html: str | bytes, url: str | None, *, fetched_at: datetime | None, encoding: str | None,
-    extra: Sequence[re.Pattern[str]], template: SiteTemplate | None,
+    extra: Sequence[re.Pattern[str]], template: SiteTemplate | None, deadline: float | None = None,
 ) -> Extraction:
     root = parse(to_text(html, encoding))
+    _check(deadline)
     pm = metadata.read_meta(root)
     base = url or pm.canonical
     media = sum(1 for _ in root.iter("audio", "video"))
@@ -57,6 +72,8 @@ def run(
     body_el = root.find("body")
     scope = body_el if body_el is not None else root
     lay = layout(scope)
+    drop_unlaid(lay, scope)  # a page over the line cap: what the layout never reached goes
+    _check(deadline)
     site = metadata.site_name(pm)
 
     h1s = [ln.text for ln in lay.lines if ln.el.tag == "h1"]
@@ -71,6 +88,7 @@ def run(
     header_text = "\n".join(ln.text for ln in lay.lines[max(0, start - 3): start + 10])
     page_text = "\n".join(ln.text for ln in lay.lines)[:30_000]
     published, source = dates.find_date(pm.first, pm.ld_article(), root, base, header_text, page_text, fetched_at)
+    _check(deadline)
     if published is None and (hd := dates.htmldate_fallback(copy.deepcopy(root), base)):
         published, source = hd, "htmldate"
     authors = metadata.authors(pm, root, site, [ln.text for ln in lay.lines[max(0, start - 3): start + 10]])
@@ -78,6 +96,7 @@ def run(
     hashes = list(dict.fromkeys(h for ln in lay.lines if (h := block_hash(ln.text))))
     is_tpl = template.is_template if template is not None and template.pages else None
 
+    _check(deadline)
     sections = boilerplate.find_sections(lay, title_line)
     rel, read_also, sec_tags = related.harvest(sections, base)
     attribution = next((a for ln in lay.lines if len(ln.text) < 120 and (a := metadata.attribution_of(ln.text))), None)
@@ -86,6 +105,7 @@ def run(
     def good(line) -> bool:  # noqa: ANN001
         return is_good(line, extra, is_tpl)
 
+    _check(deadline)
     prefix = good_prefix(lay, good)
     chrome = boilerplate.chrome_elements(lay, scope, prefix, title_line)
     removed = media
@@ -105,7 +125,9 @@ def run(
         removed += len(lay.lines_of(el))
         if el.getparent() is not None:
             el.drop_tree()
+    _check(deadline)
     lay2 = layout(scope)
+    _check(deadline)
     body_idx = select_body(lay2, good)
     res = clean_lines([lay2.lines[i] for i in body_idx], extra, title=title, is_template=is_tpl)
     removed += res.removed
