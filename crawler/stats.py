@@ -76,6 +76,7 @@ DISCOVERY_FEED_ENTRIES: Final = "discovery/feed_entries"  # entries of feeds
 IMPORT_READ: Final = "import/read"  # good lines read
 IMPORT_DROPPED: Final = "import/dropped"  # records that are not articles
 IMPORT_BAD: Final = "import/bad/"  # + reason: malformed lines
+IMPORT_FIXED: Final = "import/fixed/"  # + repair: fields of kept records repaired (controls removed, cut, dropped)
 
 # -- shared crawl (crawler.scheduling.shared) -----------------------------------------------
 SHARED_WORKER_ID: Final = "shared/worker_id"  # this worker's id (set only in a shared crawl)
@@ -166,6 +167,10 @@ def incremental_remembered(kind: str) -> str:
 
 def import_bad(reason: str) -> str:
     return IMPORT_BAD + reason
+
+
+def import_fixed(repair: str) -> str:
+    return IMPORT_FIXED + repair
 
 
 def prefixed(stats: Mapping[str, Any], prefix: str) -> Counter[str]:

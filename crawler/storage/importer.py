@@ -20,13 +20,14 @@ import gc
 import json
 import logging
 import os
+import re
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import click
 
@@ -37,6 +38,7 @@ from crawler.dedup.headlines import HeadlineConfig, prepare_headlines
 from crawler.items import ArticleItem, NotArticle
 from crawler.storage.database import Database
 from crawler.text import load_tables
+from crawler.urls import MAX_URL_CHARS, canonical_url_or_none, invalid_reason, url_host
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -54,11 +56,69 @@ class BadRecord(ValueError):
     """A line that cannot be imported; the message is the reason (a stat key)."""
 
 
-def record_to_item(rec: Any, site: str | None) -> ArticleItem:
-    """Map one JSON record to an :class:`ArticleItem` (before cleaning).
+# Column sizes (crawler/storage/models.py): a longer value fails the whole batch on PostgreSQL.
+MAX_SITE = 64
+MAX_PUBLISHED = 40
+MAX_ATTRIBUTION = 512
+#: List fields keep at most this many entries of at most MAX_ENTRY characters.
+MAX_LIST = 200
+MAX_ENTRY = 1000
+# NUL (refused by PostgreSQL in text) and the other C0/C1 controls but tab and newline.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _plain(value: str) -> str:
+    return _CONTROLS.sub("", value).strip()
+
+
+def _strings(value: Any, fixes: Counter[str] | None, name: str) -> list[str]:
+    """The strings of a list field, controls removed, bounded; anything else dropped and counted."""
+    if not isinstance(value, list):
+        if value not in (None, "", []):
+            _fix(fixes, f"{name}_dropped")
+        return []
+    out = [_plain(v)[:MAX_ENTRY] for v in value[:MAX_LIST] if isinstance(v, str)]
+    if len(out) != len(value):
+        _fix(fixes, f"{name}_entries_dropped")
+    return [v for v in out if v]
+
+
+def _fix(fixes: Counter[str] | None, reason: str) -> None:
+    if fixes is not None:
+        fixes[reason] += 1
+
+
+def _related(value: Any, fixes: Counter[str] | None) -> list[Any]:
+    """Related headlines as ``{"headline": str, "url": str | None}`` or str; malformed entries dropped."""
+    if not isinstance(value, list):
+        if value not in (None, []):
+            _fix(fixes, "related_headlines_dropped")
+        return []
+    out: list[Any] = []
+    for entry in value[:MAX_LIST]:
+        if isinstance(entry, str) and _plain(entry):
+            out.append(_plain(entry)[:MAX_ENTRY])
+        elif isinstance(entry, dict) and isinstance(entry.get("headline"), str) and _plain(entry["headline"]):
+            url = entry.get("url")
+            url = _plain(url) if isinstance(url, str) and invalid_reason(url) is None else None
+            out.append({"headline": _plain(entry["headline"])[:MAX_ENTRY], "url": url})
+    if len(out) != len(value):
+        _fix(fixes, "related_headlines_entries_dropped")
+    return out
+
+
+def record_to_item(rec: Any, site: str | None, fixes: Counter[str] | None = None) -> ArticleItem:
+    """Map one JSON record to an :class:`ArticleItem` (before cleaning), validated as a whole.
+
+    Every field is checked before the record joins a batch, so that one record can never fail
+    the batch's transaction: wrong types, control characters (a NUL is refused by PostgreSQL)
+    and values longer than their columns. What a user would want kept is kept and counted in
+    *fixes* (controls removed, a malformed list entry or an over-long ``published_at`` dropped,
+    ``attribution`` cut); what cannot be repaired is a bad line.
 
     Raises:
-        BadRecord: not an object, or missing url / title / text.
+        BadRecord: not an object; missing url / title / text; an invalid or over-long URL
+            (``invalid_url``); a site name over 64 characters (``site_too_long``).
     """
     if not isinstance(rec, dict):
         raise BadRecord("not_an_object")
@@ -72,21 +132,36 @@ def record_to_item(rec: Any, site: str | None) -> ArticleItem:
         raise BadRecord("missing_title")
     if not isinstance(text, str) or not text.strip():
         raise BadRecord("missing_text")
-    name = next((rec[k] for k in _SITE_KEYS if isinstance(rec.get(k), str) and rec[k]), None)
-    published = next((str(rec[k]) for k in _DATE_KEYS if rec.get(k)), None)
+    url = url.strip()
+    canonical = canonical_url_or_none(url)
+    if invalid_reason(url) is not None or canonical is None or len(canonical) > MAX_URL_CHARS:
+        raise BadRecord("invalid_url")
+    name = next((_plain(rec[k]) for k in _SITE_KEYS if isinstance(rec.get(k), str) and _plain(rec[k])), None)
+    if name is not None and len(name) > MAX_SITE:
+        raise BadRecord("site_too_long")
+    published = next((_plain(str(rec[k])) for k in _DATE_KEYS if isinstance(rec.get(k), str | int | float)
+                      and not isinstance(rec.get(k), bool) and rec.get(k)), None)
+    if published and len(published) > MAX_PUBLISHED:
+        _fix(fixes, "published_at_dropped")
+        published = None
     if published and len(published) >= 19 and published[10] == " ":
         published = published[:10] + "T" + published[11:]
     item = ArticleItem(
-        url=url.strip(), site=name or site or urlsplit(url).hostname or "import",
-        fetched_at=_parse_time(rec.get("fetched_at")), title=title, text=text, published_at=published,
+        url=url, site=name or site or url_host(url)[:MAX_SITE] or "import",
+        fetched_at=_parse_time(rec.get("fetched_at")), title=title, text=text, published_at=published or None,
     )
     authors = rec.get("authors") or ([rec["author"]] if isinstance(rec.get("author"), str) and rec["author"] else [])
-    item.authors = [a for a in authors if isinstance(a, str)] if isinstance(authors, list) else []
-    item.tags = [t for t in rec.get("tags") or [] if isinstance(t, str)] if isinstance(rec.get("tags"), list) else []
-    if isinstance(rec.get("attribution"), str):
-        item.attribution = rec["attribution"]
-    if isinstance(rec.get("related_headlines"), list):
-        item.related_headlines = [h for h in rec["related_headlines"] if isinstance(h, dict | str)]
+    item.authors = _strings(authors, fixes, "authors")
+    item.tags = _strings(rec.get("tags"), fixes, "tags")
+    attribution = rec.get("attribution")
+    if isinstance(attribution, str) and _plain(attribution):
+        item.attribution = _plain(attribution)
+        if len(item.attribution) > MAX_ATTRIBUTION:
+            _fix(fixes, "attribution_cut")
+            item.attribution = item.attribution[:MAX_ATTRIBUTION]
+    elif attribution not in (None, ""):
+        _fix(fixes, "attribution_dropped")
+    item.related_headlines = _related(rec.get("related_headlines"), fixes)
     return item
 
 
@@ -147,17 +222,26 @@ def _prepare_chunk(lines: list[tuple[int, bytes]], site: str | None) -> tuple[li
     out: list[Any] = []
     kept: list[int] = []
     for lineno, raw in lines:
+        fixes: Counter[str] = Counter()
         try:
-            item = record_to_item(json.loads(raw), site)
-        except (ValueError, UnicodeDecodeError) as exc:
-            reason = str(exc) if isinstance(exc, BadRecord) else "not_json"
+            item = record_to_item(json.loads(raw), site, fixes)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            reason = (str(exc) if isinstance(exc, BadRecord) else "too_deep" if isinstance(exc, RecursionError)
+                      else "not_json")
             stats.inc_value(st.import_bad(reason))
             out.append((lineno, reason, None))
             continue
+        for fix, count in fixes.items():
+            stats.inc_value(st.import_fixed(fix), count)
         try:
             item = clean.process(item)
         except NotArticle:
             stats.inc_value(st.IMPORT_DROPPED)
+            continue
+        except Exception:  # noqa: BLE001 - one record must never cost its batch
+            logger.exception("line %d: cleaning failed", lineno)
+            stats.inc_value(st.import_bad("error"))
+            out.append((lineno, "error", None))
             continue
         kept.append(len(out))
         out.append((lineno, None, dict(vars(item))))  # a dataclass: its fields, shallow
@@ -313,5 +397,6 @@ def _counts(stats: CounterStats) -> dict[str, Any]:
         "dropped_reasons": dict(sorted(totals.dropped.items())),
         "bad_lines": sum(bad.values()),
         "bad_reasons": dict(sorted(bad.items())),
+        "fixed": dict(sorted(stats.prefixed(st.IMPORT_FIXED).items())),
         "headlines": s.get(st.DEDUP_HEADLINES_SEEN, 0),
     }
