@@ -1,4 +1,4 @@
-"""Hostile pages for benchmarks/bench_hostile.py and tests/test_hostile_extract.py.
+"""Hostile pages for benchmarks/bench_hostile.py and tests/test_hostile_input.py.
 
 Each builder returns the bytes of one page built to cost the extractor as much as possible:
 long runs of whitespace where dates and titles are read, lines that backtracking rules choke on,
