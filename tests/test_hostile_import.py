@@ -7,12 +7,12 @@ import json
 import logging
 from pathlib import Path
 
-from scrapy.settings import Settings
 from sqlalchemy import select
 
 from crawler.storage.importer import import_jsonl, record_to_item
 from crawler.storage.models import Article
-from tests.support.db import db, query, sqlite_db  # noqa: F401
+from tests.support.db import query
+from tests.support.settings import project_settings
 from tests.test_dedup import PARA
 
 TEXT = "\n".join(PARA)
@@ -58,9 +58,9 @@ def _write(path: Path) -> tuple[Path, int, dict[str, int], list[int]]:
     return path, good + 1, bad, bad_lines
 
 
-def test_every_good_record_is_stored_and_each_bad_one_counted(db, tmp_path: Path, caplog) -> None:  # noqa: F811
+def test_every_good_record_is_stored_and_each_bad_one_counted(db, tmp_path: Path, caplog) -> None:
     src, good, bad, bad_lines = _write(tmp_path / "hostile.jsonl")
-    settings = Settings({"IMPORT_BATCH_SIZE": 1000})
+    settings = project_settings({"IMPORT_BATCH_SIZE": 1000})
     with caplog.at_level(logging.WARNING, logger="crawler.storage.importer"):
         counts = import_jsonl(src, db, site=None, settings=settings, workers=0)
     assert counts["bad_reasons"] == bad
@@ -83,9 +83,9 @@ def test_every_good_record_is_stored_and_each_bad_one_counted(db, tmp_path: Path
     assert again["stored"] == 0 and again["already_stored"] == good and again["bad_reasons"] == bad
 
 
-def test_worker_processes_count_a_too_deep_line(sqlite_db, tmp_path: Path) -> None:  # noqa: F811
+def test_worker_processes_count_a_too_deep_line(sqlite_db, tmp_path: Path) -> None:
     src, good, bad, _ = _write(tmp_path / "hostile.jsonl")
-    counts = import_jsonl(src, sqlite_db, site=None, settings=Settings({"IMPORT_CHUNK_SIZE": 4}), workers=2)
+    counts = import_jsonl(src, sqlite_db, site=None, settings=project_settings({"IMPORT_CHUNK_SIZE": 4}), workers=2)
     assert counts["stored"] == good and counts["bad_reasons"] == bad
 
 

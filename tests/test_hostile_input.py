@@ -175,14 +175,14 @@ def test_the_cleaner_drops_a_too_slow_page() -> None:
     from datetime import UTC, datetime
 
     from scrapy.exceptions import DropItem
-    from scrapy.settings import Settings
 
     from crawler.extract.cleaner import ArticleCleaner
     from crawler.items import ArticleItem
     from crawler.stats import CounterStats
+    from tests.support.settings import project_settings
 
     stats = CounterStats()
-    cleaner = ArticleCleaner.build(Settings({"CLEAN_PAGE_TIME_BUDGET": 1e-9}), stats, None)
+    cleaner = ArticleCleaner.build(project_settings({"CLEAN_PAGE_TIME_BUDGET": 1e-9}), stats, None)
     item = ArticleItem(url="https://a.example/news/1", site="a", fetched_at=datetime.now(UTC), raw_html=page())
     with pytest.raises(DropItem):
         cleaner.process(item)
