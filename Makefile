@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-requirements
 DEV_STAMP := $(VENV)/.installed-requirements-dev
 
-.PHONY: venv dev demo test lint bench bench-extract bench-dedup bench-crawl bench-export bench-serve clean
+.PHONY: venv dev demo test lint fuzz bench bench-extract bench-dedup bench-crawl bench-export bench-serve bench-hostile clean
 
 # Runtime only (requirements.txt): all `make demo` needs.
 $(STAMP): requirements.txt
@@ -33,7 +33,12 @@ test: dev lint
 lint: dev
 	$(BIN)/python -m ruff check .
 
-bench: bench-extract bench-dedup bench-crawl bench-export bench-serve
+# The fuzz suite (tests/test_fuzz.py) for FUZZ_SECONDS (a short pass of it is part of `make test`).
+FUZZ_SECONDS ?= 600
+fuzz: dev
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python scripts/fuzz.py
+
+bench: bench-extract bench-dedup bench-crawl bench-export bench-serve bench-hostile
 
 bench-extract: dev
 	$(BIN)/python benchmarks/bench_extract.py --write
@@ -50,6 +55,9 @@ bench-export: dev
 
 bench-serve: dev
 	$(BIN)/python benchmarks/bench_serve.py --write
+
+bench-hostile: dev
+	$(BIN)/python benchmarks/bench_hostile.py --write
 
 clean:
 	rm -rf data/demo .pytest_cache
