@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.utils.ossignal import install_shutdown_handlers
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 
@@ -74,9 +75,29 @@ class CrawlSummary(RunTotals):
         return "\n".join(lines)
 
 
+class PatientCrawlerProcess(CrawlerProcess):
+    """A process whose second SIGTERM/SIGINT does not abandon the graceful shutdown.
+
+    Scrapy stops the reactor at once on a second signal: the pipelines never close, so the
+    pending batch (whose index rows are already written) is lost and the run stays 'running'.
+    Here the second signal is logged and the shutdown goes on (the writes of one batch take
+    seconds); a third forces the stop as Scrapy's second would (or SIGKILL, which a re-run repairs).
+    """
+
+    def _signal_kill(self, signum: int, frame: Any) -> None:
+        from twisted.internet import reactor
+
+        install_shutdown_handlers(super()._signal_kill)
+        reactor.callFromThread(logger.warning, "Received signal %s again: still finishing the pending writes "
+                               "(send it once more to force an unclean stop)", signum)
+
+    def _signal_kill_reactorless(self, signum: int, frame: Any) -> None:
+        install_shutdown_handlers(super()._signal_kill_reactorless)
+
+
 def run_crawl(settings: Settings, sources_path: str, only: list[str] | None = None) -> CrawlSummary:
     """Crawl the sources of *sources_path* (all, or those named in *only*)."""
-    process = CrawlerProcess(settings)  # root log handler: LOG_INSTALL_ROOT_HANDLER (off with --log-file)
+    process = PatientCrawlerProcess(settings)  # root log handler: LOG_INSTALL_ROOT_HANDLER (off with --log-file)
     kwargs: dict[str, Any] = {"sources": sources_path}
     if only:
         kwargs["only"] = ",".join(only)
