@@ -17,8 +17,8 @@ _SPACE = re.compile(r"\s+")
 #: A page's layout stops after this many lines or characters of text: the longest news article is a
 #: few hundred lines and some 100,000 characters; what follows on a hostile page (250,000
 #: <br>-separated lines, megabytes of rule-baiting lines) would only cost time and memory.
-MAX_LINES = 20_000
-MAX_CHARS = 600_000
+MAX_LINES = 10_000
+MAX_CHARS = 400_000
 
 
 @dataclass
