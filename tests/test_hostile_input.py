@@ -187,3 +187,24 @@ def test_the_cleaner_drops_a_too_slow_page() -> None:
     with pytest.raises(DropItem):
         cleaner.process(item)
     assert stats.get_value("clean/dropped/too_slow") == 1
+
+
+def test_the_spider_keeps_the_other_links_and_counts_the_bad_one(tmp_path: Path) -> None:
+    from scrapy.http import HtmlResponse, Request, XmlResponse
+
+    from tests.test_spider import _sitemap, spider
+
+    s = spider(tmp_path)
+    stats = s.crawler.stats
+    html = ("<html><body><a href='/news/8'>خبر</a><a href='http://[x/'>مكسور</a>"
+            "<a href='/news/9'>خبر</a></body></html>").encode()
+    request = Request("https://alpha.example/news/7", meta={"source": "alpha", "kind": "page", "news_depth": 1})
+    out = list(s.parse_page(HtmlResponse(request.url, body=html, encoding="utf-8", request=request)))
+    assert {r.url for r in out[1:]} == {"https://alpha.example/news/8", "https://alpha.example/news/9"}
+    assert stats.get_value("discovery/dropped/invalid_url") == 1
+    body = _sitemap("urlset", [("https://alpha.example/news/1", None), ("http://[x/", None),
+                               ("https://alpha.example/news/3", None)])
+    request = Request("https://alpha.example/sitemap.xml", meta={"source": "alpha", "kind": "sitemap"})
+    out = list(s.parse_sitemap(XmlResponse(request.url, body=body, request=request)))
+    assert {r.url for r in out} == {"https://alpha.example/news/1", "https://alpha.example/news/3"}
+    assert stats.get_value("discovery/dropped/invalid_url/unparsable") == 1
