@@ -22,7 +22,8 @@ from tests.support.redos import adversarial_inputs
 MODULES = (
     "crawler.extract.rules", "crawler.extract.dates", "crawler.extract.metadata", "crawler.extract.body",
     "crawler.extract.pipeline", "crawler.extract.related", "crawler.extract.boilerplate",
-    "crawler.extract.lines", "crawler.extract.html", "crawler.extract.template", "crawler.text",
+    "crawler.extract.lines", "crawler.extract.html", "crawler.extract.template", "crawler.extract.paragraphs",
+    "crawler.extract.cleaner", "crawler.text", "crawler.discovery.encoding", "crawler.sources",
     "crawler.discovery.feeds", "crawler.urls",
 )
 LENGTH = 20_000
