@@ -1,6 +1,20 @@
-"""Peak memory of the crawl: 20,000 pages of a generated local site, and a re-run over 200,000 stored URLs.
+"""Crawl speed against a bare Scrapy spider, and peak memory of the crawl.
 
-Usage: ``python benchmarks/bench_crawl.py [--quick] [--write]``. Each crawl runs as a
+Usage: ``python benchmarks/bench_crawl.py [--part speed|memory|all] [--rounds N] [--quick] [--write]``.
+
+Speed (``--part speed``): a local web of 4 sites and 600 articles (the demo builders,
+:func:`crawler.demo.builder.build_web`: feeds, sitemap indexes, paginated sections, tag
+pages, a windows-1256 site, wire stories syndicated across the sites) served on
+127.0.0.2-5. One warm-up ``python -m crawler crawl`` records every URL the crawl
+fetches (the server's log); then the whole crawl (``python -m crawler crawl``, a new
+SQLite database each time) and a bare Scrapy spider that fetches that same URL list
+(``parse`` does nothing) run alternately, each in its own process, with the same
+settings (no delay, AutoThrottle off, the same concurrency); the wall time of each
+process is taken and the best of ``--rounds`` kept. ``--write`` replaces the section
+between ``<!-- bench-crawl-speed:start -->`` and ``<!-- bench-crawl-speed:end -->``.
+
+Memory (``--part memory``): 20,000 pages of a generated local site, and a re-run over
+200,000 stored URLs. Each crawl runs as a
 ``python -m crawler crawl`` subprocess against a generated site served on 127.0.0.1
 (articles built on the fly from the demo story texts, a sitemap index of 1,000-URL
 sitemaps); peak RSS is the child's ``ru_maxrss`` (``os.wait4``). ``--write`` replaces the
@@ -25,11 +39,54 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from crawler.demo.texts import make_stories  # noqa: E402
+from crawler.demo.builder import SiteSpec, build_web  # noqa: E402
+from crawler.demo.server import WebServer  # noqa: E402
+from crawler.demo.site import sources_yaml  # noqa: E402
+from crawler.demo.texts import SEEDS, _compose, make_stories  # noqa: E402
 
 STORIES = make_stories()
 PER_SITEMAP = 1000
 START, END = "<!-- bench-crawl:start -->", "<!-- bench-crawl:end -->"
+SPEED_START, SPEED_END = "<!-- bench-crawl-speed:start -->", "<!-- bench-crawl-speed:end -->"
+#: the settings both the crawl and the bare spider run with (-s NAME=VALUE)
+SPEED_SETTINGS = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "CONCURRENT_REQUESTS": "16",
+                  "CONCURRENT_REQUESTS_PER_DOMAIN": "8", "LOG_LEVEL": "WARNING", "RETRY_TIMES": "0"}
+SPEED_SPECS = (
+    SiteSpec("waha", "بوابة الواحة الإخبارية", "aggregator", url_style="news", feeds=("rss",),
+             sitemaps="index", robots_sitemaps=False),
+    SiteSpec("sahil", "صحيفة الساحل", "wordpress", url_style="wp", pagination="path", feeds=("wpfeed",),
+             sitemaps="index", robots_sitemaps=True, time_offset=-1),
+    SiteSpec("mirsad", "المرصاد نيوز", "modern", url_style="article", feeds=("atom",), sitemaps="index",
+             robots_sitemaps=False, amp=True, time_offset=-2),
+    SiteSpec("qadima", "جريدة القديمة", "legacy", url_style="php", encoding="windows-1256", sitemaps="index",
+             robots_sitemaps=False, charset_cases={0: "header", 1: "meta", 2: "none", 3: "iso-8859-6",
+                                                   4: "wrong-header", 5: "both"}, time_offset=-4),
+)
+SPEED_WIRES = {"wire-grid": ["mirsad", "waha", "sahil", "qadima"], "wire-food": ["waha", "mirsad"],
+               "wire-quake": ["sahil", "mirsad", "waha"]}
+BARE_SPIDER = '''
+import sys
+import scrapy
+from scrapy.crawler import CrawlerProcess
+
+
+class Bare(scrapy.Spider):
+    name = "bare"
+
+    async def start(self):
+        for url in open(sys.argv[1], encoding="utf-8").read().split():
+            yield scrapy.Request(url, callback=self.parse, dont_filter=True)
+
+    def parse(self, response):
+        pass
+
+
+settings = {"ROBOTSTXT_OBEY": True, "COOKIES_ENABLED": False, "TELNETCONSOLE_ENABLED": False,
+            **{k: v for k, v in (a.split("=", 1) for a in sys.argv[2:])}}
+process = CrawlerProcess(settings)
+process.crawl(Bare)
+process.start()
+'''
 
 
 class Site:
@@ -109,6 +166,117 @@ def crawl(sources: Path, db: str, budget: int) -> tuple[float, int, float]:
     return usage.ru_maxrss / 1024, proc.returncode, time.monotonic() - started
 
 
+def speed_stories(n: int) -> list:
+    """*n* distinct stories: the demo seeds composed again under new ids (other paragraph blocks and figures)."""
+    out = []
+    for k in range(n):
+        sid, topic, city, title, lead = SEEDS[k % len(SEEDS)]
+        if k >= len(SEEDS):
+            title = f"{title} - متابعة {k // len(SEEDS)}"
+        out.append(_compose((f"s{k + 1}", topic, city, title, lead), k))
+    return out
+
+
+def run_timed(cmd: list[str]) -> tuple[float, float, int]:
+    """Run *cmd* from the repository root; returns (seconds, peak RSS MiB, exit code)."""
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    secs = time.monotonic() - started
+    err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    if code:
+        print(err[-2000:], file=sys.stderr)
+    return secs, usage.ru_maxrss / 1024, code
+
+
+def speed(rounds: int, per_site: int) -> str:
+    """The whole crawl against a bare Scrapy spider over the same URLs (see the module docstring)."""
+    overrides = [x for k, v in SPEED_SETTINGS.items() for x in ("-s", f"{k}={v}")]
+    with tempfile.TemporaryDirectory() as tmp:
+        stories = speed_stories(per_site * len(SPEED_SPECS))
+        per = {spec.name: stories[i::len(SPEED_SPECS)] for i, spec in enumerate(SPEED_SPECS)}
+        manifest = build_web(Path(tmp) / "web", list(SPEED_SPECS), per, SPEED_WIRES)
+        bare = Path(tmp) / "bare.py"
+        bare.write_text(BARE_SPIDER, encoding="utf-8")
+        with WebServer(Path(tmp) / "web", first_host="127.0.0.2") as web:
+            sources = Path(tmp) / "sources.yaml"
+            sources.write_text(sources_yaml(web), encoding="utf-8")
+
+            def full(n: str) -> list[str]:
+                return [sys.executable, "-m", "crawler", "crawl", "--sources", str(sources),
+                        "--db", f"sqlite:///{tmp}/{n}.db", *overrides]
+
+            warm = run_timed(full("warm"))
+            if warm[2]:
+                raise SystemExit(f"the warm-up crawl failed (exit {warm[2]})")
+            urls = sorted({f"{r.host}{r.path}" for r in web.requests if r.method == "GET"})
+            db = sqlite_counts(f"{tmp}/warm.db")
+            listfile = Path(tmp) / "urls.txt"
+            listfile.write_text("\n".join(urls) + "\n", encoding="utf-8")
+            bare_cmd = [sys.executable, str(bare), str(listfile), *(f"{k}={v}" for k, v in SPEED_SETTINGS.items())]
+            runs: dict[str, list[tuple[float, float, int]]] = {"bare": [], "crawl": []}
+            for r in range(rounds):
+                runs["bare"].append(run_timed(bare_cmd))
+                runs["crawl"].append(run_timed(full(f"run{r}")))
+    best = {k: min(v) for k, v in runs.items()}
+    ratio = best["crawl"][0] / best["bare"][0]
+
+    def cell(k: str) -> str:
+        return f"{best[k][0]:.2f} ({', '.join(f'{s:.2f}' for s, _, _ in runs[k])})"
+
+    lines = [
+        "### Crawl speed: the whole crawl against a bare Scrapy spider",
+        "",
+        f"Command: `python benchmarks/bench_crawl.py --part speed --rounds {rounds} --write` (part of "
+        f"`make bench-crawl`). Machine: 2 cores (shared with other jobs while measured), Python "
+        f"{sys.version.split()[0]}. Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        "",
+        f"Data: a local web of {len(SPEED_SPECS)} sites ({', '.join(s.theme for s in SPEED_SPECS)} markup; one "
+        f"in windows-1256), {manifest['expected_articles']} articles ({len(manifest['duplicate_groups'])} wire "
+        "stories syndicated across the sites), feeds, sitemap indexes, paginated sections, tag, author and "
+        "other non-article pages, built by `crawler.demo.builder.build_web` and served on 127.0.0.2-5. "
+        f"The warm-up crawl fetched {len(urls)} URLs and stored {db['articles']} articles "
+        f"({db['clusters']} clusters); the bare spider fetches exactly those URLs. Both run with "
+        + ", ".join(f"`{k}={v}`" for k, v in SPEED_SETTINGS.items())
+        + " (and robots.txt obeyed); each run is a new process (imports included), the crawl into a new "
+        f"SQLite database; {rounds} rounds alternated (bare, crawl, bare, crawl, ...).",
+        "",
+        "| run | seconds, best (all runs) | peak RSS of the best (MiB) | exit |",
+        "| --- | ---: | ---: | ---: |",
+        f"| bare Scrapy spider, the same {len(urls)} URLs | {cell('bare')} | {best['bare'][1]:.0f} "
+        f"| {best['bare'][2]} |",
+        f"| `python -m crawler crawl` (extract, clean, de-duplicate, store) | {cell('crawl')} | "
+        f"{best['crawl'][1]:.0f} | {best['crawl'][2]} |",
+        f"| ratio (best / best) | {ratio:.2f}x | | |",
+    ]
+    return "\n".join(lines)
+
+
+def sqlite_counts(path: str) -> dict[str, int]:
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    try:
+        return {"articles": con.execute("SELECT count(*) FROM articles").fetchone()[0],
+                "clusters": con.execute("SELECT count(DISTINCT cluster_id) FROM articles").fetchone()[0]}
+    finally:
+        con.close()
+
+
+def write_section(start: str, end: str, text: str) -> None:
+    """Replace the section between *start* and *end* in docs/benchmarks.md (append it when missing)."""
+    doc = REPO / "docs" / "benchmarks.md"
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    old = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
+    block = f"{start}\n{text}\n{end}"
+    if start in old and end in old:
+        new_doc = old[:old.index(start)] + block + old[old.index(end) + len(end):]
+    else:
+        new_doc = old.rstrip("\n") + "\n\n" + block + "\n"
+    doc.write_text(new_doc, encoding="utf-8")
+
+
 def seed_stored(db_url: str, n: int, base: str) -> None:
     """Store *n* article rows (ids ``0..n-1``) directly, as earlier runs would have."""
     from crawler.storage.database import Database
@@ -129,7 +297,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 pages and 20,000 stored URLs")
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    parser.add_argument("--part", choices=("speed", "memory", "all"), default="all")
+    parser.add_argument("--rounds", type=int, default=3, help="alternated rounds of the speed part (best kept)")
+    parser.add_argument("--per-site", type=int, default=150, help="articles per site of the speed part")
     args = parser.parse_args()
+    if args.part in ("speed", "all"):
+        text = speed(args.rounds, args.per_site)
+        print(text)
+        if args.write:
+            write_section(SPEED_START, SPEED_END, text)
+    if args.part in ("memory", "all"):
+        memory(args)
+
+
+def memory(args: argparse.Namespace) -> None:
     pages, stored, listed, new = (1_000, 20_000, 500, 100) if args.quick else (20_000, 200_000, 2_000, 500)
     site = Site(0, pages)
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(site))
@@ -175,15 +356,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        doc = REPO / "docs" / "benchmarks.md"
-        doc.parent.mkdir(parents=True, exist_ok=True)
-        old = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-        block = f"{START}\n{text}\n{END}"
-        if START in old and END in old:
-            new_doc = old[:old.index(START)] + block + old[old.index(END) + len(END):]
-        else:
-            new_doc = old.rstrip("\n") + "\n\n" + block + "\n"
-        doc.write_text(new_doc, encoding="utf-8")
+        write_section(START, END, text)
 
 
 if __name__ == "__main__":
