@@ -55,3 +55,19 @@ def test_good_utf8_untouched_and_forced_encoding() -> None:
     request = Request("http://a/4", meta={"source_encoding": "iso8859-6"})
     response = HtmlResponse("http://a/4", body=body, headers={"Content-Type": "text/html; charset=utf-8"}, request=request)
     assert TEXT in middleware().process_response(request, response).text
+
+
+def _garble_score_by_character(text: str) -> float:
+    """The reference: garble_score counted one character at a time."""
+    sample = text[:20000]
+    bad = sum(c == "\ufffd" or "\u00c0" <= c <= "\u00ff" for c in sample)
+    letters = bad + sum("\u0600" <= c <= "\u06ff" or (c.isascii() and c.isalpha()) for c in sample)
+    return bad / letters if letters else 0.0
+
+
+def test_garble_score_counts_as_one_character_at_a_time() -> None:
+    garbled = TEXT.encode("cp1256").decode("latin-1")
+    samples = ["", "123 !?", TEXT, garbled, TEXT + " Hello ÀÿÁ×÷ \ufffd \ud800 z@[`{ " + garbled,
+               "x" * 25000 + garbled, "\U0001f600 " + TEXT + " \u00bf\u0100\u05ff\u0700"]
+    for text in samples:
+        assert garble_score(text) == _garble_score_by_character(text)
