@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,6 +94,18 @@ class Database:
         self.url = url
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._executor: ThreadPoolExecutor | None = None
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        """The one thread on which a crawl runs its batched writes, off the reactor (created on first use).
+
+        One thread: the batches of every pipeline run one at a time, in order,
+        and never wait on each other's SQLite lock.
+        """
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writes")
+        return self._executor
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Database:
@@ -138,6 +151,9 @@ class Database:
         return self._sessions.begin()
 
     def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
         self.engine.dispose()
 
     def has_table(self, name: str) -> bool:

@@ -178,12 +178,22 @@ class ArticleWriter:
         """
         batch, self._pending = self._pending, []
         self._last_flush = time.monotonic()
-        if not batch:
-            return
+        if batch:
+            self.write_now(batch)
+
+    def write_now(self, batch: list[dict[str, Any]]) -> set[str]:
+        """Write *batch* (items as dicts) in one transaction, retrying while the database is away.
+
+        Returns the URLs of the articles it stored (the others were stored already,
+        or are a later copy of a URL of the batch).
+
+        Raises:
+            StorageError: the database stayed away; the items are left pending
+                (:meth:`flush` tries them again).
+        """
         for attempt in range(self.retry_times + 1):
             try:
-                self._write(batch)
-                return
+                return self._write(batch)
             except (OperationalError, InterfaceError, DisconnectionError) as exc:
                 reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
                 if attempt == self.retry_times:
@@ -198,9 +208,10 @@ class ArticleWriter:
                 self.stats.inc_value(st.STORE_RETRIES)
                 logger.warning("Database write failed (%s); retrying in %.0f s", reason, wait)
                 time.sleep(wait)
+        return set()
 
-    def _write(self, batch: list[dict[str, Any]]) -> None:
-        """Write *batch* in one transaction.
+    def _write(self, batch: list[dict[str, Any]]) -> set[str]:
+        """Write *batch* in one transaction; returns the URLs of the articles it stored.
 
         Two indexed SELECTs per batch (which URLs exist; the ids of the batch
         and of the copies it duplicates) and one cached statement per table,
@@ -266,3 +277,4 @@ class ArticleWriter:
         for item in batch:
             self.stats.inc_value(st.source_key(item["site"], st.SourceCount.ARTICLES_STORED))
         logger.debug("Stored %d of %d articles", inserted, len(rows))
+        return set(first)
