@@ -8,14 +8,16 @@ entry, and a bounded duplicate filter (``DUPEFILTER_CLASS``, :mod:`crawler.sched
     not an article (``url_state``) is not fetched again -- ``IgnoreRequest``,
     counted as ``incremental/skipped_stored`` -- unless it is older than
     ``INCREMENTAL_RECHECK_HOURS`` or its sitemap ``<lastmod>`` is newer than
-    what is stored. Each request is one primary-key look-up (no URL set is
-    loaded in memory). Pages dropped by the clean pipeline are written to
+    what is stored. The look-ups run off the reactor, on the middleware's own
+    thread, the requests that arrive together sharing one ``IN`` query
+    (:class:`crawler.offload.BatchQueue`; no URL set is loaded in memory).
+    Pages dropped by the clean pipeline are written to
     ``url_state`` (``not_article``; ``listing`` for section pages, which are
     always fetched again).
 :class:`ConditionalRequestMiddleware`
     Feeds, sitemaps, start and listing pages are fetched with
     ``If-None-Match`` / ``If-Modified-Since`` from the validators stored in
-    ``url_state``; a 304 means nothing new there (``incremental/not_modified``).
+    ``url_state`` (looked up off the reactor likewise); a 304 means nothing new there (``incremental/not_modified``).
     Validators are saved only when the run finished and the source had no
     errors, so a killed or failing run never hides what it did not fetch.
 :class:`crawler.scheduling.dupefilter.BoundedDupeFilter`
@@ -26,16 +28,19 @@ entry, and a bounded duplicate filter (``DUPEFILTER_CLASS``, :mod:`crawler.sched
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.utils.asyncio import is_asyncio_available
 from sqlalchemy import select
 
 from crawler import meta as m
 from crawler.items import NotArticle
 from crawler.meta import Kind, StateKind
+from crawler.offload import BatchQueue
 from crawler.storage.bulk import upsert
 from crawler.scheduling.services import CrawlServices
 from crawler.storage.database import Database
@@ -44,6 +49,8 @@ from crawler.storage.writer import AlreadyStored
 from crawler import stats as st
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
 
@@ -54,6 +61,41 @@ CONDITIONAL_KINDS = Kind.CONDITIONAL
 #: url_state kinds of pages that are not fetched again
 KNOWN_KINDS = StateKind.KNOWN
 _STATE_COLUMNS = ("kind", "reason", "lastmod", "fetched_at", "site")
+#: URLs per ``IN (...)`` look-up query
+_LOOKUP_CHUNK = 500
+
+
+class Lookups:
+    """Batched, off-reactor look-ups of one middleware: ``await lookups.get(url)``.
+
+    The requests that reach the middleware while a look-up runs (up to
+    INCREMENTAL_LOOKUP_BATCH) are looked up together, on a thread of their
+    own (reads do not wait for the writes of the pipelines).
+    """
+
+    def __init__(self, fetch_many: Any, size: int, name: str) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self.queue: BatchQueue[str, Any] = BatchQueue(fetch_many, self.executor, size=size)
+
+    @classmethod
+    def for_crawler(cls, crawler: Crawler, fetch_many: Any, name: str) -> Lookups | None:
+        """None (look up synchronously) outside an asyncio reactor or with INCREMENTAL_LOOKUP_BATCH 0."""
+        size = crawler.settings.getint("INCREMENTAL_LOOKUP_BATCH")
+        if size <= 0 or not is_asyncio_available():
+            return None
+        return cls(fetch_many, size, name)
+
+    async def get(self, url: str) -> Any:
+        return await self.queue.submit(url)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _chunks(urls: list[str]) -> Any:
+    unique = sorted(set(urls))
+    for i in range(0, len(unique), _LOOKUP_CHUNK):
+        yield unique[i:i + _LOOKUP_CHUNK]
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -147,8 +189,8 @@ class SkipStoredMiddleware:
         self.db = db
         self.writer = writer
         self.recheck_hours = recheck_hours
-        self._article_q = select(Article.fetched_at)
         self._state_q = select(UrlState.kind, UrlState.lastmod, UrlState.fetched_at)
+        self.lookups: Lookups | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SkipStoredMiddleware:
@@ -158,6 +200,7 @@ class SkipStoredMiddleware:
         mw = cls(crawler, services.database, services.url_state,
                  crawler.settings.getfloat("INCREMENTAL_RECHECK_HOURS"),
                  crawler.settings.getint("INCREMENTAL_LISTING_LINKS"))
+        mw.lookups = Lookups.for_crawler(crawler, mw.lookup_many, "incremental-lookups")
         crawler.signals.connect(mw.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(mw.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
@@ -165,15 +208,35 @@ class SkipStoredMiddleware:
 
     def lookup(self, url: str) -> tuple[datetime | None, dict[str, Any] | None]:
         """What the database knows of *url*: the article's fetch time and its url_state row."""
-        with self.db.engine.connect() as conn:
-            fetched = conn.execute(self._article_q.where(Article.url == url)).scalar()
-            row = conn.execute(self._state_q.where(UrlState.url == url)).first()
-        return fetched, (dict(row._mapping) if row else None)
+        return self.lookup_many([url])[0]
 
-    def process_request(self, request: Request) -> None:
+    def lookup_many(self, urls: list[str]) -> list[tuple[datetime | None, dict[str, Any] | None]]:
+        """:meth:`lookup` of many URLs: two ``IN`` queries per 500 URLs."""
+        fetched: dict[str, datetime | None] = {}
+        states: dict[str, dict[str, Any]] = {}
+        with self.db.engine.connect() as conn:
+            for chunk in _chunks(urls):
+                fetched.update(conn.execute(select(Article.url, Article.fetched_at)
+                                            .where(Article.url.in_(chunk))).all())
+                for row in conn.execute(select(UrlState.url, *self._state_q.selected_columns)
+                                        .where(UrlState.url.in_(chunk))):
+                    state = dict(row._mapping)
+                    states[state.pop("url")] = state
+        return [(fetched.get(u), states.get(u)) for u in urls]
+
+    def process_request(self, request: Request) -> None | Awaitable[None]:
         if request.meta.get(m.KIND, Kind.PAGE) != Kind.PAGE:
             return None
-        fetched, state = self.lookup(request.url)
+        if self.lookups is not None:
+            return self._process_looked_up(request)
+        self._decide(request, *self.lookup(request.url))
+        return None
+
+    async def _process_looked_up(self, request: Request) -> None:
+        self._decide(request, *await self.lookups.get(request.url))  # type: ignore[union-attr]
+
+    def _decide(self, request: Request, fetched: datetime | None, state: dict[str, Any] | None) -> None:
+        """Skip (``IgnoreRequest``) or let *request* through, from what the database knows of it."""
         request.meta[m.INCREMENTAL_STATE] = state
         hint = request.meta.get(m.HINT) or {}
         verdict = decide(datetime.now(UTC), self.recheck_hours, fetched, state, hint.get("lastmod"))
@@ -191,7 +254,6 @@ class SkipStoredMiddleware:
         if verdict in ("lastmod", "recheck"):
             request.meta[m.INCREMENTAL_REFETCH] = verdict
             self.stats.inc_value(st.incremental_refetch(verdict))
-        return None
 
     def process_response(self, request: Request, response: Response) -> Response:
         if request.meta.get(m.KIND) == Kind.PAGE and response.status in (404, 410):
@@ -235,6 +297,8 @@ class SkipStoredMiddleware:
         self.stats.inc_value(st.incremental_remembered(kind))
 
     def spider_closed(self, **_: Any) -> None:
+        if self.lookups is not None:
+            self.lookups.close()
         self.writer.flush()
 
 
@@ -252,6 +316,7 @@ class ConditionalRequestMiddleware:
         self.writer = writer
         self._validators: dict[str, dict[str, Any]] = {}
         self._item_errors = 0
+        self.lookups: Lookups | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
@@ -260,6 +325,7 @@ class ConditionalRequestMiddleware:
             raise NotConfigured("INCREMENTAL_CONDITIONAL is off")
         services = CrawlServices.of(crawler)
         mw = cls(crawler, services.database, services.url_state)
+        mw.lookups = Lookups.for_crawler(crawler, mw.validators_many, "conditional-lookups")
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(mw.item_error, signal=signals.item_error)
         return mw
@@ -271,21 +337,39 @@ class ConditionalRequestMiddleware:
         state = request.meta.get(m.INCREMENTAL_STATE)
         return Kind.LISTING if kind == Kind.PAGE and state and state.get("kind") == StateKind.LISTING else None
 
-    def process_request(self, request: Request) -> None:
+    def validators_many(self, urls: list[str]) -> list[tuple[str | None, str | None] | None]:
+        """The stored (ETag, Last-Modified) of each URL, or None: one ``IN`` query per 500 URLs."""
+        found: dict[str, tuple[str | None, str | None]] = {}
+        with self.db.engine.connect() as conn:
+            for chunk in _chunks(urls):
+                for url, etag, modified in conn.execute(
+                        select(UrlState.url, UrlState.etag, UrlState.last_modified).where(UrlState.url.in_(chunk))):
+                    found[url] = (etag, modified)
+        return [found.get(u) for u in urls]
+
+    def process_request(self, request: Request) -> None | Awaitable[None]:
         kind = self._kind(request)
         if kind is None or request.meta.get(m.INCREMENTAL_UNCONDITIONAL):
             return None
-        with self.db.engine.connect() as conn:
-            row = conn.execute(select(UrlState.etag, UrlState.last_modified)
-                               .where(UrlState.url == request.url)).first()
-        if row is None:
-            return None
-        if row.etag and b"If-None-Match" not in request.headers:
-            request.headers[b"If-None-Match"] = row.etag
-        if row.last_modified and b"If-Modified-Since" not in request.headers:
-            request.headers[b"If-Modified-Since"] = row.last_modified
-        request.meta[m.INCREMENTAL_CONDITIONAL] = True
+        if self.lookups is not None:
+            return self._process_looked_up(request)
+        self._condition(request, self.validators_many([request.url])[0])
         return None
+
+    async def _process_looked_up(self, request: Request) -> None:
+        self._condition(request, await self.lookups.get(request.url))  # type: ignore[union-attr]
+
+    @staticmethod
+    def _condition(request: Request, row: tuple[str | None, str | None] | None) -> None:
+        """Make *request* conditional on the stored validators *row* (ETag, Last-Modified)."""
+        if row is None:
+            return
+        etag, modified = row
+        if etag and b"If-None-Match" not in request.headers:
+            request.headers[b"If-None-Match"] = etag
+        if modified and b"If-Modified-Since" not in request.headers:
+            request.headers[b"If-Modified-Since"] = modified
+        request.meta[m.INCREMENTAL_CONDITIONAL] = True
 
     def process_response(self, request: Request, response: Response) -> Response:
         kind = self._kind(request)
@@ -312,6 +396,8 @@ class ConditionalRequestMiddleware:
 
     def spider_closed(self, reason: str = "", **_: Any) -> None:
         """Save validators of the sources whose pages were all fetched and stored."""
+        if self.lookups is not None:
+            self.lookups.close()
         if reason != "finished" or self._item_errors:
             logger.info("not saving conditional-request validators (run %s, %d item errors)",
                         reason, self._item_errors)
