@@ -69,6 +69,11 @@ CLEAN_MIN_CHARS = 250  # body shorter than this is not an article
 CLEAN_MIN_ARABIC_RATIO = 0.5  # share of Arabic letters in the body
 CLEAN_LEARN_TEMPLATE = True  # learn repeated per-site blocks as boilerplate
 CLEAN_PAGE_TIME_BUDGET = 5.0  # seconds one page may take to extract; over it: dropped as too_slow (0: no limit)
+# Extraction in worker processes (off the reactor, on the other cores), once a
+# crawl has passed CLEAN_WORKERS_AFTER pages (the pages before, and those that
+# arrive while the workers start, are extracted in-process). 0: in-process only.
+CLEAN_WORKERS = 1
+CLEAN_WORKERS_AFTER = 30
 
 # --- Dedup (pipelines/dedup.py, crawler/dedup/minhash.py, crawler/dedup/headlines.py) -----
 # Chosen from the labelled evaluation set (docs/benchmarks.md, bench-dedup).
@@ -94,6 +99,9 @@ DEDUP_MAX_MEMBERS_CHECKED = 100
 # their own body repeats and the other never mentions (another country, city,
 # person) are two stories, not copies.
 DEDUP_NAMES_BELOW = 0.7
+# In a crawl, items that arrive while a batch is being clustered wait and go
+# together (one transaction, off the reactor); at most this many. 1: one by one.
+DEDUP_BATCH_SIZE = 50
 DEDUP_ADOPT_CONFIG = False  # accept a changed configuration instead of exiting 2
 DEDUP_HEADLINES = True  # also cluster repeated headlines (crawler/dedup/headlines.py)
 DEDUP_HEADLINE_NGRAM = 3  # character n-grams of a headline
@@ -129,6 +137,10 @@ STORAGE_KEEP_RAW_HTML = True  # compressed, so extraction can be re-run
 # (0: never re-fetch).
 INCREMENTAL_ENABLED = True
 INCREMENTAL_RECHECK_HOURS = 0
+# Stored-URL look-ups run off the reactor; the requests that arrive while one
+# runs are looked up together, at most this many per query (0: one
+# synchronous look-up per request).
+INCREMENTAL_LOOKUP_BATCH = 200
 
 # --- Incremental details, overlap lock, run records ---------------------------
 # (crawler/scheduling/incremental.py, crawler/scheduling/lock.py, crawler/scheduling/runs.py)

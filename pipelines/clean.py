@@ -3,34 +3,84 @@
 Each page is extracted (title, body, date, authors, tags, attribution, related
 headlines, boilerplate stripped); pages that are not Arabic news articles are
 dropped with a reason. Settings: ``CLEAN_*`` (``crawler/settings.py``).
+
+In a crawl of more than ``CLEAN_WORKERS_AFTER`` pages, extraction runs in
+``CLEAN_WORKERS`` worker processes (:class:`crawler.offload.WorkerProcesses`),
+off the reactor and on the other cores; the pages that arrive while they start
+are extracted in-process.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
+from scrapy.utils.asyncio import is_asyncio_available
+
+from crawler.extract import Extraction, extract_article
 from crawler.extract.cleaner import ArticleCleaner
+from crawler.offload import WorkerProcesses
 from crawler.scheduling.services import CrawlServices
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
 
 
 class CleanPipeline(ArticleCleaner):
     """Turn fetched pages into clean articles."""
 
+    workers: WorkerProcesses | None = None
+    workers_after = 0
+    _pages = 0
+
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CleanPipeline:
-        db = CrawlServices.of(crawler).database if crawler.settings.getbool("CLEAN_LEARN_TEMPLATE") else None
+        settings = crawler.settings
+        db = CrawlServices.of(crawler).database if settings.getbool("CLEAN_LEARN_TEMPLATE") else None
         sources = getattr(crawler.spider, "sources", {}) if crawler.spider else {}
         patterns = {name: s.boilerplate_patterns for name, s in sources.items()}
-        return cls.build(crawler.settings, crawler.stats, db, patterns)
+        pipeline = cls.build(settings, crawler.stats, db, patterns)
+        workers = settings.getint("CLEAN_WORKERS")
+        if workers > 0 and is_asyncio_available():
+            pipeline.workers = WorkerProcesses(workers, ("crawler.extract",))
+            pipeline.workers_after = settings.getint("CLEAN_WORKERS_AFTER")
+        return pipeline
 
     def open_spider(self) -> None:
         self.open()
 
     def close_spider(self) -> None:
+        if self.workers is not None:
+            self.workers.close()
         self.close()
 
-    def process_item(self, item: Any) -> Any:
-        return self.process(item)
+    def process_item(self, item: Any) -> Any | Awaitable[Any]:
+        workers = self.workers
+        if workers is None or workers.broken:
+            return self.process(item)
+        self._pages += 1
+        if not workers.started and self._pages > self.workers_after:
+            workers.start()
+        call = self.extraction_call(item) if workers.ready else None
+        if call is None:
+            return self.process(item)
+        return self._process_in_worker(item, call)
+
+    async def _process_in_worker(self, item: Any, call: tuple[tuple[Any, ...], dict[str, Any]]) -> Any:
+        try:
+            result = await self.workers.run(extract_article, *call[0], **call[1])  # type: ignore[union-attr]
+        except Exception as exc:  # noqa: BLE001 - a worker that died must not stop the crawl
+            self.stats.inc_value("clean/worker_errors")
+            if not self.workers.broken:  # type: ignore[union-attr]
+                logger.warning("extraction worker failed on %s (%r); extracting it in-process", call[0][1], exc)
+                return self.process(item)
+            # The page may be what killed the worker: it is not extracted again in this process.
+            logger.warning("extraction worker died on %s; extracting in-process from now on", call[0][1])
+            result = Extraction.failed("worker_error")
+        else:
+            self.stats.inc_value("clean/extracted_in_workers")
+        return self.process_extracted(item, result)

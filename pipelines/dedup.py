@@ -39,7 +39,7 @@ class DedupPipeline(Deduplicator):
         if not settings.getbool("DEDUP_ENABLED"):
             raise NotConfigured("DEDUP_ENABLED is off")
         db = CrawlServices.of(crawler).database
-        size = settings.getint("DEDUP_BATCH_SIZE", 50)
+        size = settings.getint("DEDUP_BATCH_SIZE")
         if size <= 1 or not is_asyncio_available():
             return cls.build(settings, crawler.stats, db)
         thread_stats = ThreadStats(crawler.stats)

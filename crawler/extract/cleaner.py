@@ -17,7 +17,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import NotConfigured
 from sqlalchemy import select
 
-from crawler.extract import SiteTemplate, extract_article
+from crawler.extract import Extraction, SiteTemplate, extract_article
 from crawler.extract.boilerplate import compiled_extra
 from crawler.extract.paragraphs import clean_lines
 from crawler.items import NotArticle
@@ -126,6 +126,32 @@ class ArticleCleaner:
                 self._clean_record(adapter)
         except InvalidURL:
             raise self._drop("invalid_url", adapter) from None
+        return self._check(item, adapter, page)
+
+    def process_extracted(self, item: Any, result: Extraction) -> Any:
+        """:meth:`process` of a page whose :func:`extract_article` *result* was computed elsewhere
+        (a worker process, called with :meth:`extraction_call`)."""
+        adapter = ItemAdapter(item)
+        try:
+            self._clean_page(adapter, result)
+        except InvalidURL:
+            raise self._drop("invalid_url", adapter) from None
+        return self._check(item, adapter, page=True)
+
+    def extraction_call(self, item: Any) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+        """The arguments of :func:`extract_article` for the page of *item* (picklable), or None for a record."""
+        adapter = ItemAdapter(item)
+        if not adapter.get("raw_html"):
+            return None
+        template = self.templates.setdefault(adapter["site"], SiteTemplate()) if self.learn_template else None
+        return (adapter["raw_html"], adapter["url"]), {
+            "fetched_at": adapter["fetched_at"], "encoding": adapter.get("encoding"),
+            "extra_patterns": tuple(self.patterns_by_site.get(adapter["site"], ())),
+            "template": template.snapshot() if template is not None else None,
+            "time_budget": self.page_time_budget,
+        }
+
+    def _check(self, item: Any, adapter: ItemAdapter, page: bool) -> Any:
         text = adapter["text"]
         if not adapter["title"]:
             raise self._drop("no_title", adapter)
@@ -140,18 +166,19 @@ class ArticleCleaner:
         self.stats.inc_value(st.CLEAN_ARTICLES)
         return item
 
-    def _clean_page(self, adapter: ItemAdapter) -> None:
+    def _clean_page(self, adapter: ItemAdapter, result: Extraction | None = None) -> None:
         site = adapter["site"]
         template = self.templates.setdefault(site, SiteTemplate()) if self.learn_template else None
-        result = extract_article(
-            adapter["raw_html"],
-            adapter["url"],
-            fetched_at=adapter["fetched_at"],
-            encoding=adapter.get("encoding"),
-            extra_patterns=self.patterns_by_site.get(site, ()),
-            template=template,
-            time_budget=self.page_time_budget,
-        )
+        if result is None:
+            result = extract_article(
+                adapter["raw_html"],
+                adapter["url"],
+                fetched_at=adapter["fetched_at"],
+                encoding=adapter.get("encoding"),
+                extra_patterns=self.patterns_by_site.get(site, ()),
+                template=template,
+                time_budget=self.page_time_budget,
+            )
         if template is not None and result.block_hashes:
             template.observe(result.block_hashes)
         if not result.is_article:

@@ -68,6 +68,17 @@ class SiteTemplate:
     def template_hashes(self) -> set[str]:
         return {h for h in self.counts if self.is_template_hash(h)}
 
+    def snapshot(self) -> SiteTemplate:
+        """A copy that judges blocks as this one does now, holding only the template hashes.
+
+        Small, for handing to a worker process with each page; it learns
+        nothing (:meth:`observe` the page's hashes on the original).
+        """
+        copy = SiteTemplate(self.min_pages, self.min_share)
+        copy.pages = self.pages
+        copy.counts = {h: c for h, c in self.counts.items() if self.is_template_hash(h)}
+        return copy
+
     def to_dict(self) -> dict[str, Any]:
         return {"version": 1, "min_pages": self.min_pages, "min_share": self.min_share,
                 "pages": self.pages, "counts": dict(self.counts)}
