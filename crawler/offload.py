@@ -38,27 +38,30 @@ R = TypeVar("R")
 class BatchQueue(Generic[T, R]):
     """Gather submitted values into batches processed by ``fn`` on ``executor`` (group commit).
 
-    At most one batch runs at a time. A value submitted while none runs starts
+    At most ``concurrency`` batches run at a time. A value submitted while fewer run starts
     a batch at the next turn of the event loop (with whatever else was
     submitted in the same turn), so a slow trickle of values waits for
-    nothing; values submitted while a batch runs wait for it and then go
-    together, at most ``size`` per batch. Batches grow with the load, and
+    nothing; values submitted while the batches run wait for one to end and
+    then go together, at most ``size`` per batch. Batches grow with the load, and
     their cost per value falls as they do.
 
     Args:
         fn: called with a list of values; returns one result per value, in order.
         executor: where ``fn`` runs (off the event loop's thread).
         size: the most values in one batch.
+        concurrency: batches run at once (1: in order; more for a pool of workers).
     """
 
-    def __init__(self, fn: Callable[[list[T]], Sequence[R]], executor: Executor, *, size: int = 50) -> None:
+    def __init__(self, fn: Callable[[list[T]], Sequence[R]], executor: Executor, *, size: int = 50,
+                 concurrency: int = 1) -> None:
         self.fn = fn
         self.executor = executor
         self.size = max(1, size)
+        self.concurrency = max(1, concurrency)
         self._values: list[T] = []
         self._futures: list[asyncio.Future[R]] = []
         self._scheduled = False
-        self._running: asyncio.Future[Any] | None = None
+        self._running = 0
 
     async def submit(self, value: T) -> R:
         """Queue *value*; returns its result once its batch has run (or raises the batch's error)."""
@@ -66,21 +69,24 @@ class BatchQueue(Generic[T, R]):
         future: asyncio.Future[R] = loop.create_future()
         self._values.append(value)
         self._futures.append(future)
-        if self._running is None and not self._scheduled:
+        if self._running < self.concurrency and not self._scheduled:
             self._scheduled = True
             loop.call_soon(self._start, loop)
         return await future
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._scheduled = False
-        if self._running is not None or not self._values:
+        if self._running >= self.concurrency or not self._values:
             return
         values, futures = self._values[:self.size], self._futures[:self.size]
         del self._values[:self.size], self._futures[:self.size]
-        self._running = running = loop.run_in_executor(self.executor, self.fn, values)
+        self._running += 1
+        running = loop.run_in_executor(self.executor, self.fn, values)
+        if self._values and self._running < self.concurrency:
+            self._start(loop)
 
         def done(task: asyncio.Future[Sequence[R]]) -> None:
-            self._running = None
+            self._running -= 1
             if self._values:  # gathered while this batch ran: the next batch
                 self._start(loop)
             if task.cancelled():
@@ -150,8 +156,8 @@ class WorkerProcesses:
     The processes are spawned (not forked: the crawl process has threads) and
     import *modules* first; :attr:`ready` turns true once every worker has
     answered, so a caller does the work itself until then and never waits
-    for the start-up. A worker that dies breaks the pool: :meth:`run` raises
-    ``BrokenProcessPool`` and the pool stays :attr:`broken`.
+    for the start-up. A worker that dies breaks the pool: its calls raise
+    ``BrokenProcessPool`` (the caller sets :attr:`broken`).
 
     Args:
         workers: number of processes.
@@ -187,16 +193,12 @@ class WorkerProcesses:
             return False
         return True
 
-    async def run(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
-        """``fn(*args, **kwargs)`` in a worker (all picklable)."""
+    @property
+    def executor(self) -> ProcessPoolExecutor:
+        """The pool (after :meth:`start`): for ``loop.run_in_executor`` or a :class:`BatchQueue`."""
         if self._pool is None:
             raise RuntimeError("WorkerProcesses.start() was not called")
-        try:
-            return await asyncio.wrap_future(self._pool.submit(fn, *args, **kwargs))
-        except Exception as exc:
-            if type(exc).__name__ == "BrokenProcessPool":
-                self.broken = True
-            raise
+        return self._pool
 
     def close(self) -> None:
         """Stop the workers (queued calls are cancelled)."""

@@ -19,7 +19,7 @@ from scrapy.utils.asyncio import is_asyncio_available
 
 from crawler.extract import Extraction, extract_article
 from crawler.extract.cleaner import ArticleCleaner
-from crawler.offload import WorkerProcesses
+from crawler.offload import BatchQueue, WorkerProcesses
 from crawler.scheduling.services import CrawlServices
 
 if TYPE_CHECKING:
@@ -30,12 +30,18 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+def extract_many(calls: list[tuple[tuple[Any, ...], dict[str, Any]]]) -> list[Extraction]:
+    """:func:`extract_article` of each ``(args, kwargs)`` (in a worker process)."""
+    return [extract_article(*args, **kwargs) for args, kwargs in calls]
+
+
 class CleanPipeline(ArticleCleaner):
     """Turn fetched pages into clean articles."""
 
     workers: WorkerProcesses | None = None
     workers_after = 0
     _pages = 0
+    _batches: BatchQueue[Any, Extraction] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CleanPipeline:
@@ -68,12 +74,18 @@ class CleanPipeline(ArticleCleaner):
         call = self.extraction_call(item) if workers.ready else None
         if call is None:
             return self.process(item)
+        if self._batches is None:
+            # The pages that arrive while the workers extract go together: one task (one
+            # pickle, one wake-up of the pool's threads) per batch instead of per page.
+            self._batches = BatchQueue(extract_many, workers.executor, size=16, concurrency=workers.workers)
         return self._process_in_worker(item, call)
 
     async def _process_in_worker(self, item: Any, call: tuple[tuple[Any, ...], dict[str, Any]]) -> Any:
         try:
-            result = await self.workers.run(extract_article, *call[0], **call[1])  # type: ignore[union-attr]
+            result = await self._batches.submit(call)  # type: ignore[union-attr]
         except Exception as exc:  # noqa: BLE001 - a worker that died must not stop the crawl
+            if type(exc).__name__ == "BrokenProcessPool":
+                self.workers.broken = True  # type: ignore[union-attr]
             self.stats.inc_value("clean/worker_errors")
             if not self.workers.broken:  # type: ignore[union-attr]
                 logger.warning("extraction worker failed on %s (%r); extracting it in-process", call[0][1], exc)

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from crawler.extract import SiteTemplate, extract_article
 from crawler.offload import BatchQueue, ThreadStats, WorkerProcesses
 from crawler.stats import CounterStats
+from pipelines.clean import extract_many
 
 
 def test_batch_queue_gathers_what_arrives_while_a_batch_runs() -> None:
@@ -37,6 +38,28 @@ def test_batch_queue_gathers_what_arrives_while_a_batch_runs() -> None:
     assert asyncio.run(main()) == [i * 2 for i in range(8)]
     assert batches == [[0], [1, 2, 3], [4, 5, 6], [7]]  # in order, at most `size` each
     assert threads == {"batches_0"}
+
+
+def test_batch_queue_runs_up_to_concurrency_batches_at_once() -> None:
+    running, peak = [0], [0]
+    lock = threading.Lock()
+
+    def slow(values: list[int]) -> list[int]:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        threading.Event().wait(0.1)
+        with lock:
+            running[0] -= 1
+        return values
+
+    async def main() -> list[int]:
+        with ThreadPoolExecutor(4) as pool:
+            queue = BatchQueue(slow, pool, size=2, concurrency=3)
+            return await asyncio.gather(*(queue.submit(i) for i in range(12)))
+
+    assert asyncio.run(main()) == list(range(12))
+    assert peak[0] == 3
 
 
 def test_batch_queue_alone_value_waits_for_nothing_and_errors_reach_every_submitter() -> None:
@@ -97,9 +120,11 @@ def test_worker_processes_extract_as_in_process() -> None:
                 break
             await asyncio.sleep(0.1)
         assert workers.ready
-        got = await workers.run(extract_article, PAGE, "https://a.example/news/1")
+        queue = BatchQueue(extract_many, workers.executor, size=16, concurrency=1)
+        calls = [((PAGE, f"https://a.example/news/{i}"), {"template": None}) for i in range(3)]
+        got = await asyncio.gather(*(queue.submit(c) for c in calls))
         want = extract_article(PAGE, "https://a.example/news/1")
-        assert (got.title, got.text, got.is_article) == (want.title, want.text, want.is_article)
+        assert [(g.title, g.text, g.is_article) for g in got] == [(want.title, want.text, want.is_article)] * 3
 
     try:
         asyncio.run(main())

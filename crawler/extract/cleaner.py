@@ -70,6 +70,7 @@ class ArticleCleaner:
         self.strip_params = strip_params
         self.page_time_budget = page_time_budget or None
         self.templates: dict[str, SiteTemplate] = {}
+        self._snapshots: dict[str, SiteTemplate] = {}  # site -> what extraction_call hands a worker
 
     @classmethod
     def build(cls, settings: BaseSettings, stats: StatsLike, db: Database | None,
@@ -143,11 +144,18 @@ class ArticleCleaner:
         adapter = ItemAdapter(item)
         if not adapter.get("raw_html"):
             return None
-        template = self.templates.setdefault(adapter["site"], SiteTemplate()) if self.learn_template else None
+        site = adapter["site"]
+        snapshot = None
+        if self.learn_template:
+            template = self.templates.setdefault(site, SiteTemplate())
+            snapshot = self._snapshots.get(site)
+            # Taken again after every 5% more pages (at least every page below 20): the
+            # blocks judged template change slowly, and a snapshot costs a pass over the counts.
+            if snapshot is None or template.pages - snapshot.pages >= max(1, template.pages // 20):
+                snapshot = self._snapshots[site] = template.snapshot()
         return (adapter["raw_html"], adapter["url"]), {
             "fetched_at": adapter["fetched_at"], "encoding": adapter.get("encoding"),
-            "extra_patterns": tuple(self.patterns_by_site.get(adapter["site"], ())),
-            "template": template.snapshot() if template is not None else None,
+            "extra_patterns": tuple(self.patterns_by_site.get(site, ())), "template": snapshot,
             "time_budget": self.page_time_budget,
         }
 
