@@ -205,3 +205,17 @@ class WorkerProcesses:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+def asyncio_loop_available() -> bool:
+    """Whether components may await asyncio futures: Scrapy runs on the asyncio reactor.
+
+    False (so the components work synchronously) where no reactor is installed
+    yet, as when a test builds them from a crawler without running it.
+    """
+    from scrapy.utils.asyncio import is_asyncio_available
+
+    try:
+        return is_asyncio_available()
+    except RuntimeError:
+        return False

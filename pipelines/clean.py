@@ -15,11 +15,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from scrapy.utils.asyncio import is_asyncio_available
 
 from crawler.extract import Extraction, extract_article
 from crawler.extract.cleaner import ArticleCleaner
-from crawler.offload import BatchQueue, WorkerProcesses
+from crawler.offload import BatchQueue, WorkerProcesses, asyncio_loop_available
 from crawler.scheduling.services import CrawlServices
 
 if TYPE_CHECKING:
@@ -51,7 +50,7 @@ class CleanPipeline(ArticleCleaner):
         patterns = {name: s.boilerplate_patterns for name, s in sources.items()}
         pipeline = cls.build(settings, crawler.stats, db, patterns)
         workers = settings.getint("CLEAN_WORKERS")
-        if workers > 0 and is_asyncio_available():
+        if workers > 0 and asyncio_loop_available():
             pipeline.workers = WorkerProcesses(workers, ("crawler.extract",))
             pipeline.workers_after = settings.getint("CLEAN_WORKERS_AFTER")
         return pipeline

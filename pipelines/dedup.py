@@ -15,10 +15,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
-from scrapy.utils.asyncio import is_asyncio_available
 
 from crawler.dedup.clusterer import Deduplicator
-from crawler.offload import BatchQueue, ThreadStats
+from crawler.offload import BatchQueue, ThreadStats, asyncio_loop_available
 from crawler.scheduling.services import CrawlServices
 
 if TYPE_CHECKING:
@@ -40,7 +39,7 @@ class DedupPipeline(Deduplicator):
             raise NotConfigured("DEDUP_ENABLED is off")
         db = CrawlServices.of(crawler).database
         size = settings.getint("DEDUP_BATCH_SIZE")
-        if size <= 1 or not is_asyncio_available():
+        if size <= 1 or not asyncio_loop_available():
             return cls.build(settings, crawler.stats, db)
         thread_stats = ThreadStats(crawler.stats)
         pipeline = cls.build(settings, thread_stats, db)

@@ -18,11 +18,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
-from scrapy.utils.asyncio import is_asyncio_available
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler.items import article_record
-from crawler.offload import BatchQueue, ThreadStats
+from crawler.offload import BatchQueue, ThreadStats, asyncio_loop_available
 from crawler.scheduling.runs import RunRecorder
 from crawler.scheduling.services import CrawlServices
 from crawler.storage.database import StorageError, describe_url
@@ -47,7 +46,7 @@ class StorePipeline(ArticleWriter):
         recorder = crawler.get_extension(RunRecorder)  # None when RUNS_ENABLED is off
         run_id = recorder.start_run() if recorder is not None else None
         db = CrawlServices.of(crawler).database
-        if not is_asyncio_available():
+        if not asyncio_loop_available():
             pipeline = cls.build(crawler.settings, crawler.stats, db, run_id)
         else:
             thread_stats = ThreadStats(crawler.stats)

@@ -34,13 +34,12 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
-from scrapy.utils.asyncio import is_asyncio_available
 from sqlalchemy import select
 
 from crawler import meta as m
 from crawler.items import NotArticle
 from crawler.meta import Kind, StateKind
-from crawler.offload import BatchQueue
+from crawler.offload import BatchQueue, asyncio_loop_available
 from crawler.storage.bulk import upsert
 from crawler.scheduling.services import CrawlServices
 from crawler.storage.database import Database
@@ -81,7 +80,7 @@ class Lookups:
     def for_crawler(cls, crawler: Crawler, fetch_many: Any, name: str) -> Lookups | None:
         """None (look up synchronously) outside an asyncio reactor or with INCREMENTAL_LOOKUP_BATCH 0."""
         size = crawler.settings.getint("INCREMENTAL_LOOKUP_BATCH")
-        if size <= 0 or not is_asyncio_available():
+        if size <= 0 or not asyncio_loop_available():
             return None
         return cls(fetch_many, size, name)
 
