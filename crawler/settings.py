@@ -22,6 +22,9 @@ USER_AGENT = f"arabic-news-crawler/{__version__} (news corpus research crawler; 
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
+# Outputs of one callback processed at once. A page yields one item at most and
+# its links: Scrapy's 100 would start 100 asyncio tasks per response for that.
+CONCURRENT_ITEMS = 8
 DOWNLOAD_DELAY = 1.0
 DOWNLOAD_DELAY_JITTER = 0.5  # ±50% around DOWNLOAD_DELAY
 AUTOTHROTTLE_ENABLED = True

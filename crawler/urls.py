@@ -11,6 +11,8 @@ lost page, batch or file.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import fnmatch
 import re
 from collections.abc import Iterable
@@ -52,6 +54,11 @@ def invalid_reason(url: object, *, any_scheme: bool = False) -> str | None:
     """
     if not isinstance(url, str):
         return "not_a_string"
+    return _invalid_reason(url, any_scheme)
+
+
+@lru_cache(maxsize=1 << 15)  # the same links recur on every page of a site
+def _invalid_reason(url: str, any_scheme: bool) -> str | None:
     url = url.strip()
     if not url:
         return "empty"
@@ -181,6 +188,11 @@ def _split_lenient(url: object) -> SplitResult | None:
 
 def url_host(url: str) -> str:
     """The lower-case host of *url*; ``""`` when it has none or is malformed. Never raises."""
+    return _url_host(url) if isinstance(url, str) else ""
+
+
+@lru_cache(maxsize=1 << 15)
+def _url_host(url: str) -> str:
     parts = _split_lenient(url)
     return ((parts.hostname if parts else None) or "").lower()
 

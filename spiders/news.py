@@ -317,9 +317,10 @@ class NewsSpider(scrapy.Spider):
             )
         if depth >= self.max_depth:
             return
+        # lxml directly: a parsel selector and an XPath call per link cost more than the page's parse.
         anchors = [
-            (a.attrib.get("href", ""), a.xpath("normalize-space(.)").get(""), a.attrib.get("rel", ""))
-            for a in response.xpath("//a[@href]")
+            (a.get("href", ""), " ".join("".join(a.itertext()).split()), a.get("rel", ""))
+            for a in response.selector.root.iterfind(".//a[@href]")
         ]
         links = classify_links(response.url, anchors)
         self._report(links.invalid)
