@@ -261,7 +261,7 @@ def render_markdown(card: dict[str, Any]) -> str:
     no_training = [n["site"] for n in licences if n["disallows_training"]]
     unknown = [n["site"] for n in licences if not n["in_sources_file"]]
     filters = card["filters"]
-    unit = "WARC response records (stored pages)" if fmt == "warc" else f"{what} records"
+    unit = "WARC response records (stored pages)" if fmt == "warc" else f"{what.removesuffix('s')} records"
     lines = [
         "---",
         f"pretty_name: Arabic news corpus ({card['file']})",
