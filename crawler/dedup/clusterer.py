@@ -210,7 +210,7 @@ class Deduplicator:
             texts = self._candidate_texts(s, urls, keys, by_band)
             head_rows = self.headlines.resolve(s, ads, headlines) if self.headlines else None
             docs, now = [], utcnow()
-            members = _StoredMembers(self, s)
+            members = _StoredMembers(self, s, texts)
             for ad, url, (h, sh, num, sig, ks) in zip(ads, urls, prepared):
                 cid = self._assign(ad, _Doc(url, "", h, sh, num, ks), by_url, by_hash, by_band, texts, members)
                 ad["content_hash"], ad["signature"] = h, sig
@@ -228,7 +228,7 @@ class Deduplicator:
 
     def _candidate_texts(
         self, s: Session, batch_urls: list[str], keys: list[list[int]], by_band: dict[int, set[str]]
-    ) -> dict[str, tuple[np.ndarray, dict, str]]:
+    ) -> dict[str, tuple[np.ndarray, StoryFacts, str]]:
         """Shingles and cluster of the stored candidates of the batch (dangling ones absent)."""
         if not by_band:
             return {}
@@ -313,7 +313,7 @@ class Deduplicator:
             self.stats.inc_value(st.dedup_rejected("cluster"))
         return None
 
-    def cluster_members(self, cid: str, stored: _StoredMembers) -> dict[str, tuple[np.ndarray, dict]]:
+    def cluster_members(self, cid: str, stored: _StoredMembers) -> dict[str, tuple[np.ndarray, StoryFacts]]:
         """url -> (shingles, number contexts) of the copies of cluster *cid* known now."""
         out = dict(stored.get(cid))
         for url in self._by_cluster.get(cid, ()):
@@ -375,21 +375,25 @@ class Deduplicator:
 
 
 class _StoredMembers:
-    """The stored copies of clusters a batch's copies may join, read once per cluster and batch."""
+    """The stored copies of clusters a batch's copies may join, read once per cluster and batch.
 
-    def __init__(self, dedup: Deduplicator, session: Any) -> None:
+    A member that is also a candidate of the batch is not prepared again: its shingles
+    and facts are those of ``texts`` (:meth:`Deduplicator._candidate_texts`).
+    """
+
+    def __init__(self, dedup: Deduplicator, session: Any, texts: dict[str, tuple[np.ndarray, StoryFacts, str]]) -> None:
         self.dedup = dedup
         self.session = session
-        self._cache: dict[str, dict[str, tuple[np.ndarray, dict]]] = {}
+        self.texts = texts
+        self._cache: dict[str, dict[str, tuple[np.ndarray, StoryFacts]]] = {}
 
-    def get(self, cid: str) -> dict[str, tuple[np.ndarray, dict]]:
-        """url -> (shingles, number contexts) of the earliest stored members of *cid*."""
+    def get(self, cid: str) -> dict[str, tuple[np.ndarray, StoryFacts]]:
+        """url -> (shingles, story facts) of the earliest stored members of *cid*."""
         found = self._cache.get(cid)
         if found is None:
-            rows = store.cluster_texts(self.session, cid, self.dedup.max_members)
             found = {}
-            for url, (text, title) in rows.items():
-                _h, sh, num = prepare(self.dedup.hasher, text, title)
-                found[url] = (sh, num)
+            for url, (text, title) in store.cluster_texts(self.session, cid, self.dedup.max_members).items():
+                known = self.texts.get(url)
+                found[url] = known[:2] if known is not None else prepare(self.dedup.hasher, text, title)[1:]
             self._cache[cid] = found
         return found
