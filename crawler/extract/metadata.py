@@ -141,6 +141,21 @@ def site_name(pm: PageMeta) -> str | None:
     return clean_text(name).lstrip("@") if name else None
 
 
+def site_names(pm: PageMeta) -> list[str]:
+    """Every name the page gives its site: og:site_name, application-name, twitter:site, the JSON-LD
+    publisher, and the last part of <title> after a separator ("headline | Site"). A headline never
+    equals one of them."""
+    names = [pm.first(k) for k in ("og:site_name", "application-name", "twitter:site", "publisher")]
+    names += _names(pm.ld_article().get("publisher"))
+    names += [n for obj in pm.ld if obj.get("@type") in ("Organization", "NewsMediaOrganization", "WebSite")
+              for n in _names(obj.get("name"))]
+    parts = [p for p in rules.TITLE_SEPARATORS.split(pm.title_tag) if p.strip()]
+    if len(parts) >= 2:
+        names.append(parts[-1])
+    out = [clean_text(n).lstrip("@") for n in names if isinstance(n, str) and n.strip()]
+    return list(dict.fromkeys(n for n in out if n))
+
+
 def strip_site_name(title: str, site: str | None) -> str:
     """Drop a " | site" / "site - " affix from a <title>-style headline."""
     parts = [p for p in rules.TITLE_SEPARATORS.split(title) if p.strip()]
