@@ -69,6 +69,7 @@ def run(
     base = url or pm.canonical
     media = sum(1 for _ in root.iter("audio", "video"))
     etree.strip_elements(root, *rules.DROP_TAGS, with_tail=False)
+    _drop_forms(root)
     body_el = root.find("body")
     scope = body_el if body_el is not None else root
     lay = layout(scope)
@@ -150,6 +151,16 @@ def run(
     ext.reason = _not_article_reason(ext, lay2, base)
     ext.is_article = ext.reason is None
     return ext
+
+
+def _drop_forms(root: etree._Element) -> None:
+    """Drop search and comment forms; unwrap a form that holds the page (``rules.FORM_KEEP_CHARS``)."""
+    forms = list(root.iter("form"))
+    for form in reversed(forms):  # inner forms first: an outer one is measured without them
+        if len(form.text_content().strip()) >= rules.FORM_KEEP_CHARS:
+            form.drop_tag()
+        else:
+            form.drop_tree()
 
 
 def _ld_type(pm: metadata.PageMeta) -> str | None:

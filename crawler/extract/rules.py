@@ -143,8 +143,11 @@ CHROME_TOKENS = re.compile(
 # Elements that never hold body text.
 DROP_TAGS = (
     "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed", "audio", "video",
-    "form", "button", "input", "select", "textarea", "label", "figcaption", "map", "dialog",
+    "button", "input", "select", "textarea", "label", "figcaption", "map", "dialog",
 )
+# A <form> is a search box or a comment form and goes, unless it holds this much text: ASP.NET and
+# some CMSs wrap the whole page, article included, in one <form>; then only the element goes.
+FORM_KEEP_CHARS = 1000
 CHROME_TAGS = ("nav", "footer", "aside", "header", "menu")
 # Microdata blocks that restate metadata (publisher name, logo URL) as hidden text.
 CHROME_ITEMPROPS = frozenset({"publisher", "logo", "image", "thumbnailurl", "author", "datemodified"})
