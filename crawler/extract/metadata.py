@@ -24,21 +24,29 @@ _KEYWORD_SPLIT = re.compile(r"(?<!\s)\s*[,،|;]\s*")
 #: JSON-LD strings longer than this are cut (no headline, name or date is longer); deeper nesting is dropped.
 MAX_LD_STRING = 10_000
 MAX_LD_DEPTH = 12
+#: ``articleBody`` is the one long JSON-LD string: a whole article, its line breaks kept.
+MAX_LD_BODY = 200_000
+_LINE_SPACES = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r"\s*\n\s*")
 
 
-def _tidy_ld(data: Any, depth: int = 0) -> Any:
+def _tidy_ld(data: Any, depth: int = 0, key: str = "") -> Any:
     """JSON-LD with every string's whitespace collapsed and cut to MAX_LD_STRING, nesting bounded.
 
     Rules then meet one space where a page put 30,000, and a hostile block costs its size, not more.
+    ``articleBody`` keeps its line breaks (one each) and may be MAX_LD_BODY long.
     """
     if isinstance(data, str):
+        if key == "articleBody":
+            text = _LINE_SPACES.sub(" ", data[: 2 * MAX_LD_BODY])
+            return _BLANK_LINES.sub("\n", text).strip()[:MAX_LD_BODY]
         return _SPACES.sub(" ", data[: 4 * MAX_LD_STRING]).strip()[:MAX_LD_STRING]
     if depth >= MAX_LD_DEPTH:
         return None
     if isinstance(data, list):
-        return [_tidy_ld(v, depth + 1) for v in data[:1000]]
+        return [_tidy_ld(v, depth + 1, key) for v in data[:1000]]
     if isinstance(data, dict):
-        return {k: _tidy_ld(v, depth + 1) for k, v in list(data.items())[:1000]}
+        return {k: _tidy_ld(v, depth + 1, k if isinstance(k, str) else "") for k, v in list(data.items())[:1000]}
     return data
 
 
@@ -174,10 +182,20 @@ def strip_site_name(title: str, site: str | None) -> str:
 
 def choose_title(pm: PageMeta, h1s: Sequence[str], page_lines: Sequence[str] = ()) -> str:
     """The headline: an <h1> confirmed by og:title / <title>, else og:title / JSON-LD, else the part of
-    <title> that the page also shows as a line of its own, else <title> without the site name."""
+    <title> that the page also shows as a line of its own, else <title> without the site name.
+
+    A label the site puts before its headline ("عاجل | …", "فيديو | …") stays: it is part of the
+    headline as published; only the site's name (:func:`site_names`) is taken off, and no candidate
+    that is only the site's name is ever returned.
+    """
     site = site_name(pm)
     ld = pm.ld_article()
-    declared = [t for t in (pm.first("og:title", "twitter:title"), ld.get("headline") if isinstance(ld.get("headline"), str) else None, pm.title_tag) if t]
+    # A headline never equals the site's name: an og:title or <title> that is only the name (legacy
+    # sites set og:title to it on every page) says nothing about this page.
+    names = {normalize_for_matching(n) for n in site_names(pm)}
+    declared = [t for t in (pm.first("og:title", "twitter:title"), ld.get("headline") if isinstance(ld.get("headline"), str) else None, pm.title_tag)
+                if t and normalize_for_matching(t) not in names]
+    h1s = [h for h in h1s if normalize_for_matching(h) not in names]
     keys = [normalize_for_matching(t) for t in declared]
     for h in h1s:
         hk = normalize_for_matching(h)

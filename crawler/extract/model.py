@@ -26,6 +26,11 @@ class Extraction:
     lang: str | None = None
     page_type: str | None = None
     boilerplate_removed: int = 0
+    #: Which candidate gave the body: ``page`` (the page's own), ``jsonld`` (its JSON-LD articleBody)
+    #: or ``trafilatura`` (the second opinion); see crawler/extract/candidates.py.
+    body_source: str | None = None
+    #: Why other candidates were consulted (the weak rule that held: ``short``, ``mostly_links``...), else None.
+    body_weakness: str | None = None
     block_hashes: list[str] = field(default_factory=list)
 
     @classmethod

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from lxml import etree
 
-from crawler.extract import boilerplate, dates, metadata, related, rules
+from crawler.extract import boilerplate, candidates, dates, metadata, related, rules
 from crawler.extract.body import good_prefix, is_good, select_body
 from crawler.extract.html import NotHTML, parse, to_text
 from crawler.extract.lines import drop_unlaid, layout
@@ -63,7 +63,8 @@ def run(
     html: str | bytes, url: str | None, *, fetched_at: datetime | None, encoding: str | None,
     extra: Sequence[re.Pattern[str]], template: SiteTemplate | None, deadline: float | None = None,
 ) -> Extraction:
-    root = parse(to_text(html, encoding))
+    page = to_text(html, encoding)
+    root = parse(page)
     _check(deadline)
     pm = metadata.read_meta(root)
     base = url or pm.canonical
@@ -131,6 +132,11 @@ def run(
     _check(deadline)
     body_idx = select_body(lay2, good)
     res = clean_lines([lay2.lines[i] for i in body_idx], extra, title=title, is_template=is_tpl)
+    weak = _weakness(res, lay2, body_idx, good)
+    body_source = "page"
+    if weak is not None:
+        _check(deadline)
+        res, body_source = _consult(res, page, base, lay.lines, pm, extra, title, is_tpl)
     removed += res.removed
     paragraphs = res.paragraphs
     text = "\n".join(paragraphs)
@@ -146,11 +152,35 @@ def run(
         attribution=attribution, related_headlines=related.dedupe_links(rel, "headline"),
         read_also=related.dedupe_links(read_also, "title"),
         canonical_url=pm.canonical, lang=pm.lang, page_type=page_type, boilerplate_removed=removed,
-        block_hashes=hashes,
+        body_source=body_source, body_weakness=weak, block_hashes=hashes,
     )
     ext.reason = _not_article_reason(ext, lay2, base)
     ext.is_article = ext.reason is None
     return ext
+
+
+def _weakness(res, lay, body_idx: list[int], good) -> str | None:  # noqa: ANN001
+    """The weak rule (crawler/extract/candidates.py) that holds for the page's own body, else None."""
+    body = [lay.lines[i] for i in body_idx]
+    chars = sum(len(ln.text) for ln in body)
+    link_share = sum(ln.link_chars for ln in body) / chars if chars else 0.0
+    page_good = sum(len(ln.text) for ln in lay.lines if good(ln))
+    prose_share = sum(len(ln.text) for ln in body if good(ln)) / page_good if page_good else 1.0
+    return candidates.weakness(res, link_share, prose_share)
+
+
+def _consult(res, page: str, base: str | None, lines, pm, extra, title: str, is_tpl):  # noqa: ANN001
+    """The page's weak body against its JSON-LD articleBody and trafilatura's: (cleaned lines, source)."""
+    def clean(body):  # noqa: ANN001, ANN202 - every candidate goes through the same line rules
+        return clean_lines(body, extra, title=title, is_template=is_tpl)
+
+    own = candidates.Candidate("page", res)
+    # The page's own declaration first: a JSON-LD body that wins needs no second opinion.
+    if (ld := candidates.ld_body(pm.ld_article(), clean)) is not None and candidates.choose([own, ld]) is ld:
+        return ld.res, ld.source
+    found = [own] + [c for c in (ld, candidates.second_opinion(page, base, lines, clean)) if c is not None]
+    won = candidates.choose(found)
+    return won.res, won.source
 
 
 def _drop_forms(root: etree._Element) -> None:

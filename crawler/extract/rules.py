@@ -137,13 +137,15 @@ CHROME_TOKENS = re.compile(
     r"comments?|commentlist|disqus|respond|newsletter|subscribe|subscription|ads?|advert|advertisement|adsense|"
     r"dfp|banner|banners|promo|sponsor|sponsored|outbrain|taboola|mostread|most|popular|trending|"
     r"cookie|cookies|consent|modal|popup|readalso|readmore|also|more|tags?|tagcloud|keywords|"
-    r"print|pagination|pager|copyright|rights|bio|biography|authorbio|pagenav|pagenavigation)$",
+    r"print|pagination|pager|copyright|rights|bio|biography|authorbio|pagenav|pagenavigation|"
+    # Photo captions, credits and galleries restate the picture, not the story.
+    r"caption|captions|gallery|slideshow|carousel|lightbox|credit|credits)$",
     re.IGNORECASE,
 )
 # Elements that never hold body text.
 DROP_TAGS = (
     "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed", "audio", "video",
-    "button", "input", "select", "textarea", "label", "figcaption", "map", "dialog",
+    "button", "input", "select", "textarea", "label", "figcaption", "figure", "map", "dialog",
 )
 # A <form> is a search box or a comment form and goes, unless it holds this much text: ASP.NET and
 # some CMSs wrap the whole page, article included, in one <form>; then only the element goes.
