@@ -184,10 +184,16 @@ def _consult(res, page: str, base: str | None, lines, pm, extra, title: str, is_
 
 
 def _drop_forms(root: etree._Element) -> None:
-    """Drop search and comment forms; unwrap a form that holds the page (``rules.FORM_KEEP_CHARS``)."""
+    """Drop search and comment forms; unwrap a form that holds the page: FORM_KEEP_CHARS of text or
+    half the page's (``rules.FORM_KEEP_CHARS``)."""
     forms = list(root.iter("form"))
+    if not forms:
+        return
+    body = root.find("body")
+    half = len((body if body is not None else root).text_content().strip()) / 2
     for form in reversed(forms):  # inner forms first: an outer one is measured without them
-        if len(form.text_content().strip()) >= rules.FORM_KEEP_CHARS:
+        chars = len(form.text_content().strip())
+        if chars >= rules.FORM_KEEP_CHARS or chars >= half:
             form.drop_tag()
         else:
             form.drop_tree()

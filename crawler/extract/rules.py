@@ -147,8 +147,9 @@ DROP_TAGS = (
     "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed", "audio", "video",
     "button", "input", "select", "textarea", "label", "figcaption", "figure", "map", "dialog",
 )
-# A <form> is a search box or a comment form and goes, unless it holds this much text: ASP.NET and
-# some CMSs wrap the whole page, article included, in one <form>; then only the element goes.
+# A <form> is a search box or a comment form and goes, unless it holds this much text or half the
+# page's: ASP.NET and some CMSs wrap the whole page, article included, in one <form>; then only the
+# element goes.
 FORM_KEEP_CHARS = 1000
 CHROME_TAGS = ("nav", "footer", "aside", "header", "menu")
 # Microdata blocks that restate metadata (publisher name, logo URL) as hidden text.
