@@ -43,6 +43,16 @@ WEAK_RULES: tuple[tuple[str, Callable[[CleanedLines, float, float], bool]], ...]
 )
 
 _LD_SPLIT = re.compile(r"\s*\n\s*")
+# trafilatura writes a table row as "| cell | cell |" (a "|" inside a cell escaped as "\|").
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+
+
+def _cells(row: str) -> list[str]:
+    """A trafilatura text line as the page's lines: a table row split into its cells."""
+    row = row.strip()
+    if len(row) > 1 and row.startswith("|") and row.endswith("|"):
+        return [c.replace("\\|", "|") for c in _CELL_SPLIT.split(row[1:-1])]
+    return [row]
 
 
 @dataclass
@@ -106,7 +116,7 @@ def second_opinion(page: str, url: str | None, lines: Sequence[Line],
         return None
     if not text or not text.strip():
         return None
-    theirs = [clean_text(x) for x in text.splitlines()]
+    theirs = [clean_text(cell) for row in text.splitlines() for cell in _cells(row)]
     theirs = [x for x in theirs if x]
     exact = set(theirs)
     joined = "\n".join(theirs)

@@ -134,7 +134,11 @@ def run(
     res = clean_lines([lay2.lines[i] for i in body_idx], extra, title=title, is_template=is_tpl)
     weak = _weakness(res, lay2, body_idx, good)
     body_source = "page"
-    if weak is not None:
+    page_type = pm.first("og:type") or _ld_type(pm)
+    own = Extraction(text="\n".join(res.paragraphs), paragraphs=res.paragraphs, page_type=page_type)
+    # A listing page is not a weak article: its verdict comes from its own structure, and no second
+    # opinion is asked to turn its teasers into a body.
+    if weak is not None and _not_article_reason(own, lay2, base) != "listing_page":
         _check(deadline)
         res, body_source = _consult(res, page, base, lay.lines, pm, extra, title, is_tpl)
     removed += res.removed
@@ -144,7 +148,6 @@ def run(
     read_also += [{"title": t, "url": u} for t, u in related.headline_links(res.read_also, base)]
     attribution = attribution or res.attribution  # res's falls back on an agency credit in the body
     tags = sec_tags or chrome_tags or res.tags or metadata.declared_tags(pm)
-    page_type = pm.first("og:type") or _ld_type(pm)
 
     ext = Extraction(
         is_article=True, title=title, text=text, paragraphs=paragraphs, published_at=published,
