@@ -25,7 +25,9 @@ import scrapy
 from scrapy.http import HtmlResponse, Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawler.discovery.feeds import classify_links, entry_modified, parse_feed, parse_sitemap, sitemaps_from_robots
+from crawler.discovery.feeds import (
+    classify_links, entry_modified, page_links, parse_feed, parse_sitemap, sitemaps_from_robots,
+)
 from crawler import meta as m
 from crawler.items import ArticleItem
 from crawler.meta import Hint, Kind, Via
@@ -318,11 +320,8 @@ class NewsSpider(scrapy.Spider):
         if depth >= self.max_depth:
             return
         # lxml directly: a parsel selector and an XPath call per link cost more than the page's parse.
-        anchors = [
-            (a.get("href", ""), " ".join("".join(a.itertext()).split()), a.get("rel", ""))
-            for a in response.selector.root.iterfind(".//a[@href]")
-        ]
-        links = classify_links(response.url, anchors)
+        found = page_links(response.selector.root, response.url)
+        links = classify_links(response.url, found.anchors, base=found.base)
         self._report(links.invalid)
         page = response.meta.get(m.PAGE, 0)
         if page < self.max_pages:
