@@ -15,9 +15,12 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 
+import lxml.html
 from lxml import etree
+from parsel.selector import create_root_node
 
 from crawler.urls import MAX_URL_CHARS, invalid_reason, join_url, split_url
 
@@ -33,6 +36,7 @@ __all__ = [
     "page_links",
     "parse_feed",
     "parse_sitemap",
+    "read_page_links",
     "sitemaps_from_robots",
 ]
 
@@ -249,6 +253,16 @@ _PAGINATION = re.compile(
 _NEXT_WORDS = re.compile(r"^(?:التالي|التالية|المزيد|next|older|»|›|>>)", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1 << 15)  # the same links recur on every page of a site
+def _resolve(against: str, href: str) -> tuple[str, str] | None:
+    """*href* made absolute against *against*, without its fragment, and its path without a final slash."""
+    joined = join_url(against, href, any_scheme=True)
+    if joined is None:
+        return None
+    url = joined.split("#", 1)[0]
+    return url, urlsplit(url).path.rstrip("/")
+
+
 @dataclass
 class LinkSet:
     """The links of a page, sorted by what they probably lead to."""
@@ -294,6 +308,15 @@ def page_links(root: etree._Element, page_url: str) -> PageLinks:
     return PageLinks(anchors, base or page_url)
 
 
+def read_page_links(html: str, page_url: str) -> PageLinks:
+    """Parse *html* as Scrapy's ``response.selector`` does (parsel's recovering lxml HTML parser) and read its links.
+
+    Safe on any thread: the spider runs it on its link thread, where libxml2's parse (which
+    releases the GIL) overlaps the reactor's work; only plain values leave it.
+    """
+    return page_links(create_root_node(html, lxml.html.HTMLParser, base_url=page_url), page_url)
+
+
 def classify_links(base_url: str, anchors: list[tuple[str, str, str]], *, base: str | None = None) -> LinkSet:
     """Split ``(href, text, rel)`` anchors of the page at *base_url* into pagination links and other links.
 
@@ -306,22 +329,29 @@ def classify_links(base_url: str, anchors: list[tuple[str, str, str]], *, base: 
     """
     base_parts = split_url(base_url)
     base_path = base_parts.path.rstrip("/") if base_parts else ""
-    resolve_against = base or base_url
+    against = base or base_url
+    # A root-relative href ("/news/1") resolves against the origin alone, so its result is
+    # shared by every page of the site (the cache below hits on nav, footer and related links).
+    against_parts = split_url(against) if base else base_parts
+    origin = f"{against_parts.scheme}://{against_parts.netloc}" if against_parts else against
     pagination, links, seen = [], [], set()
     invalid: Counter[str] = Counter()
     for href, text, rel in anchors:
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "whatsapp:")):
             continue
-        joined = join_url(resolve_against, href, any_scheme=True) if base_parts else None
-        if joined is None:  # one malformed link is one dropped link, never the page's links
+        if not base_parts:
+            resolved = None
+        elif href[0] == "/" and href[1:2] != "/":
+            resolved = _resolve(origin, href)
+        else:
+            resolved = _resolve(against, href)
+        if resolved is None:  # one malformed link is one dropped link, never the page's links
             invalid["invalid_url"] += 1
             continue
-        url = joined.split("#", 1)[0]
+        url, path = resolved
         if url in seen or url == base_url:
             continue
         seen.add(url)
-        parts = urlsplit(url)
-        path = parts.path.rstrip("/")
         same_section = path == base_path or path.startswith(base_path + "/page") or (
             base_path and path.rsplit("/", 1)[0] == base_path and path.rsplit("/", 1)[-1].isdigit()
             and len(path.rsplit("/", 1)[-1]) <= 3
