@@ -13,10 +13,12 @@ sources).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
@@ -25,7 +27,10 @@ import scrapy
 from scrapy.http import HtmlResponse, Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawler.discovery.feeds import classify_links, entry_modified, parse_feed, parse_sitemap, sitemaps_from_robots
+from crawler.discovery.feeds import (
+    PageLinks, classify_links, entry_modified, page_links, parse_feed, parse_sitemap, read_page_links,
+    sitemaps_from_robots,
+)
 from crawler import meta as m
 from crawler.items import ArticleItem
 from crawler.meta import Hint, Kind, Via
@@ -78,6 +83,8 @@ class NewsSpider(scrapy.Spider):
         self._queued: Counter[str] = Counter()  # requests scheduled per source
         self._scheduled: dict[str, set[str]] = {}
         self._canonical_urls: dict[str, str] = {}  # link as found -> canonical_url (see _canonical)
+        self._refusals: dict[tuple[str, str, str], str | None] = {}  # (link, source, kind) -> see _refusal
+        self._link_thread: ThreadPoolExecutor | None = None  # see read_page
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -179,7 +186,7 @@ class NewsSpider(scrapy.Spider):
             if req:
                 yield req
         for url in source.start_urls:
-            req = self._request(url, source, Kind.START, self.parse_page, priority=10)
+            req = self._request(url, source, Kind.START, self.read_page, priority=10)
             if req:
                 yield req
 
@@ -270,39 +277,54 @@ class NewsSpider(scrapy.Spider):
             if req:
                 yield req
 
+    def _refusal(self, url: str, source: Source, kind: str) -> str | None:
+        """Why a link is not followed: a stat key, ``""`` (offsite: not counted), or None to follow it.
+
+        A pure function of its arguments, remembered (bounded): the same links recur on every page.
+        """
+        key = (url, source.name, kind)
+        known = self._refusals
+        if key in known:
+            return known[key]
+        if len(known) >= 50_000:
+            known.clear()
+        verdict: str | None = None
+        if invalid_reason(url) not in (None, "scheme"):
+            verdict = st.discovery_dropped("invalid_url")
+        elif is_probably_not_html(url):
+            verdict = st.discovery_skipped("not_html")
+        elif (reason := looks_like_non_article(url)) and kind == Kind.PAGE:
+            verdict = st.discovery_skipped(reason)
+        elif self._source_of(url) != source.name:
+            verdict = ""
+        elif source.article_url_pattern and kind == Kind.PAGE and not re.search(source.article_url_pattern, url):
+            verdict = st.discovery_skipped("url_pattern")
+        known[key] = verdict
+        return verdict
+
     def _page_request(self, url: str, source: Source, *, depth: int, page: int = 0,
                       hint: Hint | None = None, kind: str = Kind.PAGE) -> scrapy.Request | None:
-        if invalid_reason(url) not in (None, "scheme"):
-            self._stat(st.discovery_dropped("invalid_url"))
-            return None
-        if is_probably_not_html(url):
-            self._stat(st.discovery_skipped("not_html"))
-            return None
-        reason = looks_like_non_article(url)
-        if reason and kind == Kind.PAGE:
-            self._stat(st.discovery_skipped(reason))
-            return None
-        if self._source_of(url) != source.name:
-            return None
-        if source.article_url_pattern and kind == Kind.PAGE and not re.search(source.article_url_pattern, url):
-            self._stat(st.discovery_skipped("url_pattern"))
+        refused = self._refusal(url, source, kind)
+        if refused is not None:
+            if refused:
+                self._stat(refused)
             return None
         # Article-looking (deep) links first: listings are only the way to them.
         priority = 5 if kind == Kind.PAGE else 0
-        return self._request(url, source, kind, self.parse_page, depth=depth, page=page, hint=hint,
+        return self._request(url, source, kind, self.read_page, depth=depth, page=page, hint=hint,
                              priority=priority - depth)
 
-    def parse_page(self, response: Response) -> Iterator[Any]:
+    def _open_page(self, response: Response) -> tuple[ArticleItem | None, bool]:
+        """Count a fetched page; its article item (article pages only) and whether its links are followed."""
         source = self.sources[response.meta[m.SOURCE]]
-        kind = response.meta.get(m.KIND, Kind.PAGE)
-        depth = response.meta.get(m.DEPTH, 0)
         self._stat(st.source_key(source.name, st.SourceCount.PAGES_FETCHED))
         if not isinstance(response, HtmlResponse):
             self._stat(st.discovery_skipped("not_html"))
-            return
-        if kind == Kind.PAGE:
+            return None, False
+        item = None
+        if response.meta.get(m.KIND, Kind.PAGE) == Kind.PAGE:
             hint: Hint = response.meta.get(m.HINT) or {}
-            yield ArticleItem(
+            item = ArticleItem(
                 url=response.url,
                 site=source.name,
                 fetched_at=datetime.now(UTC),
@@ -315,14 +337,13 @@ class NewsSpider(scrapy.Spider):
                 hint_title=hint.get("title"),
                 hint_published_at=hint.get("published"),
             )
-        if depth >= self.max_depth:
-            return
-        # lxml directly: a parsel selector and an XPath call per link cost more than the page's parse.
-        anchors = [
-            (a.get("href", ""), " ".join("".join(a.itertext()).split()), a.get("rel", ""))
-            for a in response.selector.root.iterfind(".//a[@href]")
-        ]
-        links = classify_links(response.url, anchors)
+        return item, response.meta.get(m.DEPTH, 0) < self.max_depth
+
+    def _follow(self, response: Response, found: PageLinks) -> Iterator[scrapy.Request]:
+        """The requests for a page's links: pagination as listings, the rest as pages one level deeper."""
+        source = self.sources[response.meta[m.SOURCE]]
+        depth = response.meta.get(m.DEPTH, 0)
+        links = classify_links(response.url, found.anchors, base=found.base)
         self._report(links.invalid)
         page = response.meta.get(m.PAGE, 0)
         if page < self.max_pages:
@@ -334,3 +355,38 @@ class NewsSpider(scrapy.Spider):
             req = self._page_request(url, source, depth=depth + 1)
             if req:
                 yield req
+
+    def parse_page(self, response: Response) -> Iterator[Any]:
+        """A fetched page: its article item (article pages), then requests for its links.
+
+        Synchronous, for a caller without an event loop (tests on saved responses); the crawl
+        calls :meth:`read_page`, which does the same with the page's parse on the link thread.
+        """
+        item, follow = self._open_page(response)
+        if item is not None:
+            yield item
+        if follow:
+            # lxml directly: a parsel selector and an XPath call per link cost more than the page's parse.
+            yield from self._follow(response, page_links(response.selector.root, response.url))
+
+    async def read_page(self, response: Response) -> AsyncIterator[Any]:
+        """:meth:`parse_page` for the crawl: the HTML is parsed for links on the link thread.
+
+        libxml2 releases the GIL while it parses, so the parse (the bulk of a page's link
+        reading) runs on the other core while the reactor goes on; the item leaves first.
+        """
+        item, follow = self._open_page(response)
+        if item is not None:
+            yield item
+        if follow:
+            if self._link_thread is None:
+                self._link_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-links")
+            found = await asyncio.get_running_loop().run_in_executor(
+                self._link_thread, read_page_links, response.text, response.url)
+            for req in self._follow(response, found):
+                yield req
+
+    def closed(self, reason: str) -> None:
+        if self._link_thread is not None:
+            self._link_thread.shutdown(wait=False, cancel_futures=True)
+            self._link_thread = None

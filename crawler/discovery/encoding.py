@@ -11,6 +11,7 @@ looks garbled, re-decodes the body with the codec that yields real Arabic.
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 ARABIC_CODECS = ("utf-8", "cp1256", "iso8859-6")
 _SAMPLE = 20000  # characters of text inspected
+# What garble_score counts as bad: U+FFFD and the Latin-1 supplement letters.
+_BAD_CHAR = re.compile("[\ufffd\u00c0-\u00ff]")
 
 
 def garble_score(text: str) -> float:
@@ -42,7 +45,7 @@ def garble_score(text: str) -> float:
     of the first ``_SAMPLE`` characters at once (numpy), not one by one.
     """
     sample = text[:_SAMPLE]
-    if not sample:
+    if not sample or not _BAD_CHAR.search(sample):  # the common case, one C scan: no bad char, score 0
         return 0.0
     cps = np.frombuffer(sample.encode("utf-32-le", "surrogatepass"), dtype="<u4")
     bad = int(np.count_nonzero(cps == 0xFFFD)) + int(np.count_nonzero((cps - 0xC0) < 0x40))
