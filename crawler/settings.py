@@ -72,9 +72,9 @@ CLEAN_MIN_CHARS = 250  # body shorter than this is not an article
 CLEAN_MIN_ARABIC_RATIO = 0.5  # share of Arabic letters in the body
 CLEAN_LEARN_TEMPLATE = True  # learn repeated per-site blocks as boilerplate
 CLEAN_PAGE_TIME_BUDGET = 5.0  # seconds one page may take to extract; over it: dropped as too_slow (0: no limit)
-# Extraction in worker processes (off the reactor, on the other cores), once a
-# crawl has passed CLEAN_WORKERS_AFTER pages (the pages before, and those that
-# arrive while the workers start, are extracted in-process). 0: in-process only.
+# Extraction in worker processes (off the reactor, on the other cores), started
+# once a crawl has scheduled more than CLEAN_WORKERS_AFTER requests (the pages
+# that arrive before the workers are ready are extracted in-process). 0: in-process only.
 CLEAN_WORKERS = 1
 CLEAN_WORKERS_AFTER = 30
 

@@ -4,10 +4,11 @@ Each page is extracted (title, body, date, authors, tags, attribution, related
 headlines, boilerplate stripped); pages that are not Arabic news articles are
 dropped with a reason. Settings: ``CLEAN_*`` (``crawler/settings.py``).
 
-In a crawl of more than ``CLEAN_WORKERS_AFTER`` pages, extraction runs in
-``CLEAN_WORKERS`` worker processes (:class:`crawler.offload.WorkerProcesses`),
-off the reactor and on the other cores; the pages that arrive while they start
-are extracted in-process.
+Once a crawl has scheduled more than ``CLEAN_WORKERS_AFTER`` requests (a sitemap
+or a section page usually brings them at once, before the first article arrives),
+extraction runs in ``CLEAN_WORKERS`` worker processes
+(:class:`crawler.offload.WorkerProcesses`), off the reactor and on the other cores;
+the pages that arrive while they start are extracted in-process.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+
+from scrapy import signals
 
 from crawler.extract import Extraction, extract_article
 from crawler.extract.cleaner import ArticleCleaner
@@ -40,6 +43,8 @@ class CleanPipeline(ArticleCleaner):
     workers: WorkerProcesses | None = None
     workers_after = 0
     _pages = 0
+    _scheduled = 0
+    _closed = False
     _batches: BatchQueue[Any, Extraction] | None = None
 
     @classmethod
@@ -53,12 +58,22 @@ class CleanPipeline(ArticleCleaner):
         if workers > 0 and asyncio_loop_available():
             pipeline.workers = WorkerProcesses(workers, ("crawler.extract",))
             pipeline.workers_after = settings.getint("CLEAN_WORKERS_AFTER")
+            crawler.signals.connect(pipeline._request_scheduled, signal=signals.request_scheduled)
+            pipeline._signals = crawler.signals
         return pipeline
+
+    def _request_scheduled(self) -> None:
+        """Start the workers as soon as the crawl is known to be large enough (its requests so far)."""
+        self._scheduled += 1
+        if self._scheduled > self.workers_after and self.workers is not None and not self._closed:
+            self.workers.start()
+            self._signals.disconnect(self._request_scheduled, signal=signals.request_scheduled)
 
     def open_spider(self) -> None:
         self.open()
 
     def close_spider(self) -> None:
+        self._closed = True
         if self.workers is not None:
             self.workers.close()
         self.close()
