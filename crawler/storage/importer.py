@@ -37,6 +37,7 @@ from crawler.dedup.minhash import DedupConfig, MinHasher
 from crawler.dedup.headlines import HeadlineConfig, prepare_headlines
 from crawler.items import ArticleItem, NotArticle
 from crawler.storage.database import Database
+from crawler.storage.search import search_body
 from crawler.text import load_tables
 from crawler.urls import MAX_URL_CHARS, canonical_url_or_none, invalid_reason, url_host
 
@@ -244,7 +245,10 @@ def _prepare_chunk(lines: list[tuple[int, bytes]], site: str | None) -> tuple[li
             out.append((lineno, "error", None))
             continue
         kept.append(len(out))
-        out.append((lineno, None, dict(vars(item))))  # a dataclass: its fields, shallow
+        record = dict(vars(item))  # a dataclass: its fields, shallow
+        # The search index's form of the article, computed here rather than in the one writing process.
+        record["search_body"] = search_body(record["title"], record["text"])
+        out.append((lineno, None, record))
     if kept:
         records = [out[i][2] for i in kept]
         prepared = prepare_many(hasher, [r["text"] for r in records], [r["title"] for r in records])
