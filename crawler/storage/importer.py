@@ -24,7 +24,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -323,9 +323,19 @@ def import_jsonl(
     gc.disable()
     batches = 0
     good: list[Any] = []
+    # The articles of a batch are written on a thread of their own while the next batch is
+    # de-duplicated: SQLite and the driver release the GIL while they insert and index (the
+    # search index's tokenising is most of it), so the one serial stage overlaps its two halves.
+    # One write in flight, in batch order; the batch's index rows are committed before its
+    # articles (as without the thread). The de-duplicator matches the next batch against the
+    # copies it keeps in memory (DEDUP_PENDING_MAX, more than a batch), not against the articles
+    # table, so an article still being written is never missed.
+    overlap = settings.getbool("IMPORT_OVERLAP_WRITES") and workers > 0
+    writing: Future[Any] | None = None
+    writer_thread = ThreadPoolExecutor(1, thread_name_prefix="import-writes") if overlap else None
 
     def run_batch() -> None:
-        nonlocal batches
+        nonlocal batches, writing
         if good:
             records = [g[0] for g in good]
             heads = [g[2] for g in good] if dedup.headlines else None
@@ -333,9 +343,16 @@ def import_jsonl(
             good.clear()
             # Plain dicts already: what ArticleWriter.add would queue, without
             # ItemAdapter's deep copy; flushed (with its retries) when the batch is full.
+            if writing is not None:
+                writing.result()  # the previous batch is stored (or its error raised here)
+                writing = None
             store._pending.extend(records)
             if len(store._pending) >= store.batch_size:
-                store.flush()
+                if writer_thread is not None:
+                    todo, store._pending = store._pending, []
+                    writing = writer_thread.submit(store.write_now, todo)
+                else:
+                    store.flush()
         batches += 1
         if batches % _FULL_GC_EVERY == 0:
             gc.collect()
@@ -364,7 +381,11 @@ def import_jsonl(
             if bar is not None:
                 bar.update(done - bar.pos)
         run_batch()
+        if writing is not None:
+            writing.result()
     finally:
+        if writer_thread is not None:
+            writer_thread.shutdown(wait=True)  # a write under way ends (commits or fails) first
         if gc_was_enabled:
             gc.enable()
         if pool is not None:
