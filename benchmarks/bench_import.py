@@ -31,20 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPORA = ROOT.parent / "shared" / "corpus"
 START, END = "<!-- bench-import:start -->", "<!-- bench-import:end -->"
 
-PLAIN = r'''
-import json, sys
-from datasketch import MinHash, MinHashLSH
-lsh = MinHashLSH(threshold=0.5, num_perm=128)
-for i, line in enumerate(open(sys.argv[1], encoding="utf-8")):
-    rec = json.loads(line)
-    text = rec.get("text") or "\n".join(rec.get("paragraphs") or [])
-    w = text.split()
-    m = MinHash(num_perm=128)
-    for j in range(max(1, len(w) - 2)):
-        m.update(" ".join(w[j:j + 3]).encode("utf-8"))
-    lsh.query(m)
-    lsh.insert(i, m)
-'''
+PLAIN = ROOT / "benchmarks" / "plain_loop.py"  # the loop bench_dedup.py times too
 
 
 def write_subset(path: Path, sources: list[Path], limit: int) -> tuple[int, float]:
@@ -72,7 +59,7 @@ def measure(data: Path, tmp: Path, rounds: int) -> tuple[float, float]:
     py = sys.executable
     plain, ours = [], []
     for r in range(rounds):
-        plain.append(timed([py, "-c", PLAIN, str(data)]))
+        plain.append(timed([py, str(PLAIN), str(data)]))
         ours.append(timed([py, "-m", "crawler", "import", str(data), "--db", f"sqlite:///{tmp}/{data.stem}{r}.db"]))
     return min(plain), min(ours)
 
