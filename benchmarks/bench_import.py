@@ -102,8 +102,10 @@ def main() -> None:
         if START not in old:
             old = old.rstrip("\n") + f"\n\n{START}\n{END}\n"
         head, rest = old.split(START, 1)
-        note = (f"Measured with `.venv/bin/python benchmarks/bench_import.py --write` (part of `make bench-dedup`), "
-                f"best of {args.rounds} alternated rounds, each a whole process (start-up included), 2 cores.\n\n")
+        compare = f" --compare {args.compare}" if args.compare else ""
+        note = (f"Measured with `.venv/bin/python benchmarks/bench_import.py --rounds {args.rounds}{compare} --write` "
+                f"(part of `make bench-dedup`), best of {args.rounds} alternated rounds, each a whole process "
+                f"(start-up included), 2 cores.\n\n")
         doc.write_text(f"{head}{START}\n{note}{text}\n{END}{rest.split(END, 1)[1]}", encoding="utf-8")
 
 

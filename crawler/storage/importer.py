@@ -328,9 +328,10 @@ def import_jsonl(
     # search index's tokenising is most of it), so the one serial stage overlaps its two halves.
     # One write in flight, in batch order; the batch's index rows are committed before its
     # articles (as without the thread). The de-duplicator matches the next batch against the
-    # copies it keeps in memory (DEDUP_PENDING_MAX, more than a batch), not against the articles
-    # table, so an article still being written is never missed.
-    overlap = settings.getbool("IMPORT_OVERLAP_WRITES") and workers > 0
+    # copies it keeps in memory (DEDUP_PENDING_MAX, at least two batches: the one being written
+    # and the one being matched), not against the articles table, so an article still being
+    # written is never missed. In-process (IMPORT_WORKERS=0: debugging, tests) stays sequential.
+    overlap = settings.getbool("IMPORT_OVERLAP_WRITES") and workers > 0 and dedup.pending_max >= 2 * batch
     writing: Future[Any] | None = None
     writer_thread = ThreadPoolExecutor(1, thread_name_prefix="import-writes") if overlap else None
 
