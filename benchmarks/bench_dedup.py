@@ -20,12 +20,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from datasketch import MinHash, MinHashLSH  # noqa: E402
+from datasketch import MinHash  # noqa: E402
 
 from crawler.dedup.minhash import DedupConfig, MinHasher  # noqa: E402
 from crawler.storage.database import Database  # noqa: E402
 from crawler.text import matching_codepoints  # noqa: E402
 from tests.dedup_eval import evalset  # noqa: E402
+from benchmarks.plain_loop import plain_loop as run_plain_loop  # noqa: E402
 
 START, END = "<!-- bench-dedup:start -->", "<!-- bench-dedup:end -->"
 
@@ -69,15 +70,9 @@ def stages(texts: list[str]) -> list[str]:
 
 
 def plain_loop(texts: list[str]) -> float:
-    lsh = MinHashLSH(threshold=0.5, num_perm=128)
+    """Articles per second of the plain datasketch loop (benchmarks/plain_loop.py), timed alone."""
     t = time.perf_counter()
-    for i, x in enumerate(texts):
-        w = x.split()
-        m = MinHash(num_perm=128)
-        for j in range(max(1, len(w) - 2)):
-            m.update(" ".join(w[j:j + 3]).encode("utf-8"))
-        lsh.query(m)
-        lsh.insert(i, m)
+    run_plain_loop(texts)
     return len(texts) / (time.perf_counter() - t)
 
 

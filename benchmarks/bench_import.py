@@ -31,20 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPORA = ROOT.parent / "shared" / "corpus"
 START, END = "<!-- bench-import:start -->", "<!-- bench-import:end -->"
 
-PLAIN = r'''
-import json, sys
-from datasketch import MinHash, MinHashLSH
-lsh = MinHashLSH(threshold=0.5, num_perm=128)
-for i, line in enumerate(open(sys.argv[1], encoding="utf-8")):
-    rec = json.loads(line)
-    text = rec.get("text") or "\n".join(rec.get("paragraphs") or [])
-    w = text.split()
-    m = MinHash(num_perm=128)
-    for j in range(max(1, len(w) - 2)):
-        m.update(" ".join(w[j:j + 3]).encode("utf-8"))
-    lsh.query(m)
-    lsh.insert(i, m)
-'''
+PLAIN = ROOT / "benchmarks" / "plain_loop.py"  # the loop bench_dedup.py times too
 
 
 def write_subset(path: Path, sources: list[Path], limit: int) -> tuple[int, float]:
@@ -61,32 +48,40 @@ def write_subset(path: Path, sources: list[Path], limit: int) -> tuple[int, floa
     return n, chars / max(1, n)
 
 
-def timed(cmd: list[str]) -> float:
+def timed(cmd: list[str], cwd: Path = ROOT) -> float:
     started = time.perf_counter()
-    subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    subprocess.run(cmd, check=True, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     return time.perf_counter() - started
 
 
-def measure(data: Path, tmp: Path, rounds: int) -> tuple[float, float]:
+def measure(data: Path, tmp: Path, rounds: int, compare: Path | None = None) -> tuple[float, float, float | None]:
+    """Best of *rounds* of the plain loop, of ``import`` and (with *compare*) of another checkout's ``import``."""
     py = sys.executable
-    plain, ours = [], []
+    plain, ours, other = [], [], []
     for r in range(rounds):
-        plain.append(timed([py, "-c", PLAIN, str(data)]))
+        plain.append(timed([py, str(PLAIN), str(data)]))
         ours.append(timed([py, "-m", "crawler", "import", str(data), "--db", f"sqlite:///{tmp}/{data.stem}{r}.db"]))
-    return min(plain), min(ours)
+        if compare is not None:
+            other.append(timed([py, "-m", "crawler", "import", str(data), "--db", f"sqlite:///{tmp}/{data.stem}{r}c.db"],
+                               cwd=compare))
+    return min(plain), min(ours), min(other) if other else None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--compare", type=Path, metavar="CHECKOUT",
+                        help="also time the import of another checkout (e.g. the main branch), alternated")
     args = parser.parse_args()
     saudi, jawhara = CORPORA / "saudinewsnet-2015-07-21_23.jsonl", CORPORA / "ant-jawharafm.jsonl"
     if not (saudi.exists() and jawhara.exists()):
         sys.exit("bench_import: ../shared/corpus is absent")
+    extra = " | `import` of the compared checkout s" if args.compare else ""
     lines = [
-        "| data | articles | mean chars | plain loop s | `import` s | ratio |", "| --- | --- | --- | --- | --- | --- |",
+        f"| data | articles | mean chars | plain loop s | `import` s | ratio{extra} |",
+        "| --- " * (6 + bool(args.compare)) + "|",
     ]
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -95,8 +90,9 @@ def main() -> None:
                                      ("start-up: one article", [saudi], 1)):
             data = tmp / f"{len(lines)}.jsonl"
             n, mean = write_subset(data, sources, limit)
-            plain, ours = measure(data, tmp, args.rounds)
-            lines.append(f"| {name} | {n:,} | {mean:,.0f} | {plain:.2f} | {ours:.2f} | {plain / ours:.2f}x |")
+            plain, ours, other = measure(data, tmp, args.rounds, args.compare)
+            cell = f" | {other:.2f}" if other is not None else ""
+            lines.append(f"| {name} | {n:,} | {mean:,.0f} | {plain:.2f} | {ours:.2f} | {plain / ours:.2f}x{cell} |")
             print(lines[-1], flush=True)
     text = "\n".join(lines)
     print(text)
@@ -106,8 +102,10 @@ def main() -> None:
         if START not in old:
             old = old.rstrip("\n") + f"\n\n{START}\n{END}\n"
         head, rest = old.split(START, 1)
-        note = (f"Measured with `.venv/bin/python benchmarks/bench_import.py --write` (part of `make bench-dedup`), "
-                f"best of {args.rounds} alternated rounds, each a whole process (start-up included), 2 cores.\n\n")
+        compare = f" --compare {args.compare}" if args.compare else ""
+        note = (f"Measured with `.venv/bin/python benchmarks/bench_import.py --rounds {args.rounds}{compare} --write` "
+                f"(part of `make bench-dedup`), best of {args.rounds} alternated rounds, each a whole process "
+                f"(start-up included), 2 cores.\n\n")
         doc.write_text(f"{head}{START}\n{note}{text}\n{END}{rest.split(END, 1)[1]}", encoding="utf-8")
 
 

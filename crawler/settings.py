@@ -119,6 +119,7 @@ IMPORT_BATCH_SIZE = 1000  # records per dedup + write transaction
 IMPORT_CHUNK_SIZE = 250  # lines per worker task
 IMPORT_WORKERS = min(4, os.cpu_count() or 1)  # 0: clean in-process
 IMPORT_WORKER_NICE = 10  # workers yield the CPU to the serial dedup + storage stage
+IMPORT_OVERLAP_WRITES = True  # a batch's articles are written on a thread while the next batch is de-duplicated
 
 # --- Storage (pipelines/store.py, crawler/storage/database.py) ------------------------
 STORAGE_ENABLED = True  # off: articles are cleaned and de-duplicated but not written

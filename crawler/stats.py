@@ -128,8 +128,8 @@ def clean_dropped(reason: str) -> str:
 
 
 def dedup_rejected(why: str) -> str:
-    """``dedup/rejected_<why>``: candidates refused although similar (``numbers``, ``names``: the story
-    facts conflict; ``cluster``: not close enough to every member of the cluster)."""
+    """``dedup/rejected_<why>``: candidates refused although similar (``numbers``, ``date``, ``names``: the
+    story facts conflict; ``cluster``: not close enough to every member of the cluster)."""
     return f"{DEDUP_REJECTED}_{why}"
 
 

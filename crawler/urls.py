@@ -146,7 +146,7 @@ def canonical_url(url: str, strip_params: Iterable[str] = DEFAULT_STRIP_PARAMS) 
     if not isinstance(url, str) or len(url) > MAX_URL_CHARS or _BAD_CHARS.search(url.strip()):
         raise InvalidURL(url, invalid_reason(url) or "unparsable")
     try:
-        return _canonical(url, strip_params)
+        return _canonical_cached(url, tuple(strip_params))
     except ValueError as exc:  # urlsplit, .port, IDNA encoding in w3lib
         raise InvalidURL(url, "unparsable") from exc
 
@@ -157,6 +157,14 @@ def canonical_url_or_none(url: object, strip_params: Iterable[str] = DEFAULT_STR
         return canonical_url(url, strip_params)  # type: ignore[arg-type]
     except InvalidURL:
         return None
+
+
+# An imported record's URL is canonicalised twice (validated by the importer, then made
+# the key by the cleaner), a crawled link as often as it is found: the last few thousand
+# answers are kept. Errors are not cached (they propagate).
+@lru_cache(maxsize=4096)
+def _canonical_cached(url: str, strip_params: tuple[str, ...]) -> str:
+    return _canonical(url, strip_params)
 
 
 def _canonical(url: str, strip_params: Iterable[str]) -> str:

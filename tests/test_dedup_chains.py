@@ -115,6 +115,10 @@ def test_one_template_about_two_countries_is_two_stories(db) -> None:
     ("القيادة تهنئ رئيس كولومبيا", "القيادة تهنئ رئيس كولومبيا", "كولومبيا", None),  # the same names
     ("القيادة تهنئ رئيس كولومبيا", "تهنئة من القيادة", "كولومبيا", None),            # B's title names nothing new
     ("ارتفاع الضحايا إلى 12 شخصا", "ارتفاع الضحايا إلى 19 شخصا", "كولومبيا", "numbers"),
+    ("أبرز أخبار السبت", "أبرز أحداث الخميس", "كولومبيا", "date"),                 # two days' digests
+    ("أبرز أخبار السبت", "أهم أخبار يوم السبت", "كولومبيا", None),                  # the same day
+    ("أبرز أخبار الإثنين", "أبرز أخبار الاثنين", "كولومبيا", None),                 # one day, two spellings
+    ("أبرز أخبار السبت", "أبرز الأخبار", "كولومبيا", None),                         # B names no day
 ])
 def test_facts_conflict_table(title_a: str, title_b: str, body_b: str, conflict: str | None) -> None:
     from crawler.dedup.minhash import facts_conflict, story_facts, word_spans
@@ -128,4 +132,4 @@ def test_facts_conflict_table(title_a: str, title_b: str, body_b: str, conflict:
     a = facts(body.format(c="كولومبيا"), title_a)
     b = facts(body.format(c=body_b), title_b)
     assert facts_conflict(a, b) == conflict
-    assert facts_conflict(a, b, names=False) == (conflict if conflict == "numbers" else None)
+    assert facts_conflict(a, b, names=False) == (conflict if conflict in ("numbers", "date") else None)

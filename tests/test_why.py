@@ -111,3 +111,13 @@ def test_why_names_the_number_that_kept_an_update_apart(sqlite_db) -> None:
     text = explain(sqlite_db, "https://a.example/n", "https://b.example/n")
     assert "verdict: different clusters (not merged)" in text
     assert "numbers: 1 shared context(s) with different numbers" in text
+
+
+def test_why_names_the_days_that_kept_two_digests_apart(sqlite_db) -> None:
+    crawl(sqlite_db, [
+        item("https://a.example/d", PARA, title="أبرز أخبار السبت"),
+        item("https://b.example/d", PARA[:4], title="أبرز أحداث الخميس"),
+    ])
+    text = explain(sqlite_db, "https://a.example/d", "https://b.example/d")
+    assert "verdict: different clusters (not merged)" in text
+    assert "date: the headlines name different days" in text

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xxhash
 
-from crawler.text import is_digit_table, matching_codepoints
+from crawler.text import is_digit_table, matching_codepoints, normalize_for_matching
 
 if TYPE_CHECKING:
     from datasketch import LeanMinHash
@@ -265,7 +265,7 @@ class StoryFacts:
     candidate need them) from the body's word hashes and the title kept here.
     """
 
-    __slots__ = ("_terms", "_title", "_values", "_words", "numbers")
+    __slots__ = ("_days", "_terms", "_title", "_values", "_words", "numbers")
 
     def __init__(self, numbers: dict[tuple[str, str], frozenset[str]], values: np.ndarray, title: str = "") -> None:
         self.numbers = numbers
@@ -273,6 +273,7 @@ class StoryFacts:
         self._title = title
         self._words: np.ndarray | None = None
         self._terms: np.ndarray | None = None
+        self._days: frozenset[str] | None = None
 
     @property
     def words(self) -> np.ndarray:
@@ -286,6 +287,14 @@ class StoryFacts:
             self._terms = _title_terms(self._title, self.words) if self._title and self.words.size else _NO_HASHES
         return self._terms
 
+    @property
+    def days(self) -> frozenset[str]:
+        """The weekdays the headline names (matching form): a daily digest names its day."""
+        if self._days is None:
+            self._days = frozenset(_WEEKDAYS.intersection(normalize_for_matching(self._title).split())) \
+                if self._title else frozenset()
+        return self._days
+
     def __getstate__(self) -> tuple:
         return self.numbers, self._values, self._title
 
@@ -294,6 +303,11 @@ class StoryFacts:
 
 
 _NO_HASHES = np.empty(0, dtype=np.uint64)
+#: The seven weekdays (with the article, as headlines write them), in the matching form: a
+#: closed set of calendar words, not a list of names. Two headlines that each name a different
+#: day are two days' news ("أبرز أخبار السبت 4 مارس" / "أبرز أحداث الخميس 2 مارس").
+_WEEKDAYS = frozenset(normalize_for_matching(day) for day in (
+    "الأحد", "الاثنين", "الإثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت"))
 
 
 def story_facts(
@@ -342,7 +356,8 @@ def facts_conflict(a: StoryFacts, b: StoryFacts, *, names: bool = True) -> str |
     """Why *a* and *b* are two stories despite their shared words, or None.
 
     ``"numbers"``: a shared context holds different numbers (an update: "إلى 12
-    شخصا" -> "إلى 19 شخصا"). ``"names"``: each headline names something that its
+    شخصا" -> "إلى 19 شخصا"). ``"date"``: the headlines name different weekdays
+    (two days' digests). ``"names"``: each headline names something that its
     own body repeats and the other body never mentions (one template, two
     countries, cities or people: a cable to the president of one country and the
     same cable to another), read off the two texts, with no list of names; checked
@@ -351,6 +366,8 @@ def facts_conflict(a: StoryFacts, b: StoryFacts, *, names: bool = True) -> str |
     """
     if number_conflicts(a.numbers, b.numbers):
         return "numbers"
+    if a.days and b.days and not a.days & b.days:
+        return "date"
     if names and a.terms.size and b.terms.size and not (
         _contains(b.words, a.terms).all() or _contains(a.words, b.terms).all()
     ):

@@ -164,7 +164,10 @@ def explain(
     conflicts = number_conflicts(facts_a.numbers, facts_b.numbers)
     if conflicts:
         lines.append(f"numbers: {conflicts} shared context(s) with different numbers (an update of a story is not merged)")
-    elif facts_conflict(facts_a, facts_b) == "names":
+    elif (why := facts_conflict(facts_a, facts_b)) == "date":
+        lines.append(f"date: the headlines name different days ({', '.join(sorted(facts_a.days))} / "
+                     f"{', '.join(sorted(facts_b.days))}: two days' news, not merged)")
+    elif why == "names":
         lines.append("names: each headline names something its own body repeats and the other body never mentions"
                      " (one template, two stories: not merged)")
     if same and len(members) > 1:

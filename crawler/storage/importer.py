@@ -24,7 +24,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ from crawler.dedup.minhash import DedupConfig, MinHasher
 from crawler.dedup.headlines import HeadlineConfig, prepare_headlines
 from crawler.items import ArticleItem, NotArticle
 from crawler.storage.database import Database
+from crawler.storage.search import search_body
 from crawler.text import load_tables
 from crawler.urls import MAX_URL_CHARS, canonical_url_or_none, invalid_reason, url_host
 
@@ -244,7 +245,10 @@ def _prepare_chunk(lines: list[tuple[int, bytes]], site: str | None) -> tuple[li
             out.append((lineno, "error", None))
             continue
         kept.append(len(out))
-        out.append((lineno, None, dict(vars(item))))  # a dataclass: its fields, shallow
+        record = dict(vars(item))  # a dataclass: its fields, shallow
+        # The search index's form of the article, computed here rather than in the one writing process.
+        record["search_body"] = search_body(record["title"], record["text"])
+        out.append((lineno, None, record))
     if kept:
         records = [out[i][2] for i in kept]
         prepared = prepare_many(hasher, [r["text"] for r in records], [r["title"] for r in records])
@@ -319,9 +323,20 @@ def import_jsonl(
     gc.disable()
     batches = 0
     good: list[Any] = []
+    # The articles of a batch are written on a thread of their own while the next batch is
+    # de-duplicated: SQLite and the driver release the GIL while they insert and index (the
+    # search index's tokenising is most of it), so the one serial stage overlaps its two halves.
+    # One write in flight, in batch order; the batch's index rows are committed before its
+    # articles (as without the thread). The de-duplicator matches the next batch against the
+    # copies it keeps in memory (DEDUP_PENDING_MAX, at least two batches: the one being written
+    # and the one being matched), not against the articles table, so an article still being
+    # written is never missed. In-process (IMPORT_WORKERS=0: debugging, tests) stays sequential.
+    overlap = settings.getbool("IMPORT_OVERLAP_WRITES") and workers > 0 and dedup.pending_max >= 2 * batch
+    writing: Future[Any] | None = None
+    writer_thread = ThreadPoolExecutor(1, thread_name_prefix="import-writes") if overlap else None
 
     def run_batch() -> None:
-        nonlocal batches
+        nonlocal batches, writing
         if good:
             records = [g[0] for g in good]
             heads = [g[2] for g in good] if dedup.headlines else None
@@ -329,9 +344,16 @@ def import_jsonl(
             good.clear()
             # Plain dicts already: what ArticleWriter.add would queue, without
             # ItemAdapter's deep copy; flushed (with its retries) when the batch is full.
+            if writing is not None:
+                writing.result()  # the previous batch is stored (or its error raised here)
+                writing = None
             store._pending.extend(records)
             if len(store._pending) >= store.batch_size:
-                store.flush()
+                if writer_thread is not None:
+                    todo, store._pending = store._pending, []
+                    writing = writer_thread.submit(store.write_now, todo)
+                else:
+                    store.flush()
         batches += 1
         if batches % _FULL_GC_EVERY == 0:
             gc.collect()
@@ -360,7 +382,11 @@ def import_jsonl(
             if bar is not None:
                 bar.update(done - bar.pos)
         run_batch()
+        if writing is not None:
+            writing.result()
     finally:
+        if writer_thread is not None:
+            writer_thread.shutdown(wait=True)  # a write under way ends (commits or fails) first
         if gc_was_enabled:
             gc.enable()
         if pool is not None:

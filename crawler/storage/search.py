@@ -31,7 +31,8 @@ from sqlalchemy import text
 from crawler.text import matching_codepoints, normalize_for_matching
 
 __all__ = [
-    "ID_BITS", "Hit", "article_id", "index_rows", "query_words", "search_keys", "sort_key", "write_rows",
+    "ID_BITS", "Hit", "article_id", "index_rows", "query_words", "search_body", "search_keys", "sort_key",
+    "write_rows",
 ]
 
 ID_BITS = 32
@@ -73,11 +74,18 @@ def _body(title: str | None, body: str | None) -> str:
     return matching_codepoints(f"{title or ''}\n{body or ''}")[0]
 
 
+def search_body(title: str | None, text: str | None) -> str:
+    """What the index holds of an article: :func:`index_rows` takes it precomputed as ``search_body``
+    (``import`` computes it in its worker processes, off the one process that writes)."""
+    return _body(title, text)
+
+
 def index_rows(articles: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Index rows of articles given as dicts with id, site, title, text, published_at, fetched_at."""
+    """Index rows of articles given as dicts with id, site, title, text, published_at, fetched_at
+    (and optionally ``search_body``, from :func:`search_body` of the same title and text)."""
     return [
         {"key": sort_key(a["id"], a.get("published_at"), a.get("fetched_at")), "site": a["site"] or "",
-         "body": _body(a.get("title"), a.get("text"))}
+         "body": a.get("search_body") or _body(a.get("title"), a.get("text"))}
         for a in articles
     ]
 

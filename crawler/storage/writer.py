@@ -241,7 +241,10 @@ class ArticleWriter:
             wanted = sorted(set(first) | dup_urls)
             ids = dict(session.execute(select(Article.url, Article.id).where(Article.url.in_(wanted))).all()) if wanted else {}
             # The search index of serve (titles and texts in the matching form), same transaction.
-            write_search_rows(session, index_rows({**r, "id": ids[r["url"]]} for r in new_rows if r["url"] in ids))
+            # (``import`` brings each article's indexed form, computed in its workers, as ``search_body``.)
+            bodies = {i["url"]: i["search_body"] for i in batch if i.get("search_body")}
+            write_search_rows(session, index_rows({**r, "id": ids[r["url"]], "search_body": bodies.get(r["url"])}
+                                                  for r in new_rows if r["url"] in ids))
             if self.keep_raw_html:
                 raw = [
                     {"article_id": ids[i["url"]], "encoding": i.get("encoding"),
