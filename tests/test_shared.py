@@ -232,32 +232,43 @@ def test_key_prefix_depends_on_database_and_sources_not_on_credentials(tmp_path:
 def test_finish_rule_waits_for_busy_workers_and_forgets_dead_ones(redis_prefix: str) -> None:
     import redis
 
-    from crawler.scheduling import shared
+    from crawler.scheduling import workers as w
 
     client = redis.Redis.from_url(REDIS_URL)
-    q, seen, workers = (f"{redis_prefix}:{k}" for k in ("queue", "seen", "workers"))
+    q, seen, workers, domains = (f"{redis_prefix}:{k}" for k in ("queue", "seen", "workers", "domains"))
     keys = [q, seen, workers]
-    join, pop, idle, leave = (client.register_script(t) for t in (shared._JOIN, shared._POP, shared._IDLE,
-                                                                   shared._LEAVE))
+    join, pop, idle, leave = (client.register_script(t) for t in (w._JOIN, w._POP, w._IDLE, w._LEAVE))
+
+    def inflight(worker: str) -> str:
+        return f"{redis_prefix}:inflight:{worker}"
+
     # Leftovers of a crawl whose workers were all killed: a fresh crawl starts.
     client.zadd(q, {b"old": 0})
     client.sadd(seen, "fp")
     client.hset(workers, "dead", "busy|1")
-    assert join(keys=keys, args=["a", 60, 600]) == 0
-    assert client.exists(q, seen) == 0 and client.hkeys(workers) == [b"a"]
-    assert join(keys=keys, args=["b", 60, 600]) == 1
-    # b takes a request (busy); a is idle but must wait for b.
+    client.hset(inflight("dead"), "1", "0|lost")
+    assert join(keys=keys, args=["a", 60, 600, redis_prefix]) == 0
+    assert client.exists(q, seen, inflight("dead")) == 0 and client.hkeys(workers) == [b"a"]
+    assert join(keys=keys, args=["b", 60, 600, redis_prefix]) == 1
+    # b takes a request (busy, leased to b); a is idle but must wait for b.
     client.zadd(q, {b"req": -5})
-    assert pop(keys=[q, workers], args=["b"]) == b"req"
-    assert pop(keys=[q, workers], args=["b"]) is None
-    assert idle(keys=[q, workers], args=["a", 60]) == 0
-    assert idle(keys=[q, workers], args=["b", 60]) == 1  # frontier empty, everybody idle
-    assert idle(keys=[q, workers], args=["a", 60]) == 1
-    # A worker silent for longer than the timeout does not hold the others.
+    assert pop(keys=[q, workers, inflight("b")], args=["b", "1"]) == b"req"
+    assert client.hgetall(inflight("b")) == {b"1": b"-5|req"}
+    assert pop(keys=[q, workers, inflight("b")], args=["b", "2"]) is None
+    assert idle(keys=[q, workers], args=["a", 60, redis_prefix]) == [0, 0]
+    assert idle(keys=[q, workers], args=["b", 60, redis_prefix]) == [1, 0]  # queue empty, everybody idle
+    assert idle(keys=[q, workers], args=["a", 60, redis_prefix]) == [1, 0]
+    # A worker silent for longer than the timeout does not hold the others, and
+    # what it had taken goes back to the queue with its priority.
     client.hset(workers, "b", "busy|1")
-    assert idle(keys=[q, workers], args=["a", 60]) == 1
-    assert client.hkeys(workers) == [b"a"]
-    # The last worker out deletes the crawl's keys.
+    assert idle(keys=[q, workers], args=["a", 60, redis_prefix]) == [0, 1]
+    assert client.zrange(q, 0, -1, withscores=True) == [(b"req", -5.0)]
+    assert client.hkeys(workers) == [b"a"] and client.exists(inflight("b")) == 0
+    client.delete(q)
+    assert idle(keys=[q, workers], args=["a", 60, redis_prefix]) == [1, 0]
+    # The last worker out deletes the crawl's keys (and the politeness gate's).
     client.sadd(seen, "fp")
-    assert leave(keys=keys, args=["a"]) == 1
-    assert client.exists(*keys) == 0
+    client.set(f"{redis_prefix}:domain:x:next", 1)
+    client.sadd(domains, f"{redis_prefix}:domain:x:next")
+    assert leave(keys=[*keys, inflight("a"), domains], args=["a", 60, redis_prefix]) == [1, 0]
+    assert client.exists(*keys, domains, f"{redis_prefix}:domain:x:next") == 0
