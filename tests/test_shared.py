@@ -15,6 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -94,7 +95,7 @@ class Worker:
 
 
 def _runs(url: str) -> list[CrawlRun]:
-    db = Database.open(url)
+    db = Database.open(url, migrate=False)  # the workers migrate (one at a time, under their lock)
     try:
         with db.session() as s:
             return list(s.scalars(select(CrawlRun).order_by(CrawlRun.id)))
@@ -272,3 +273,144 @@ def test_finish_rule_waits_for_busy_workers_and_forgets_dead_ones(redis_prefix: 
     client.sadd(domains, f"{redis_prefix}:domain:x:next")
     assert leave(keys=[*keys, inflight("a"), domains], args=["a", 60, redis_prefix]) == [1, 0]
     assert client.exists(*keys, domains, f"{redis_prefix}:domain:x:next") == 0
+
+
+# -- scrapy-redis workers: three at once, a killed one, a late one, politeness across them ---------------
+
+def _stored_urls(url: str) -> list[str]:
+    db = Database.open(url, migrate=False)  # the workers migrate (one at a time, under their lock)
+    try:
+        with db.session() as s:
+            return list(s.scalars(select(Article.url)))
+    except Exception:  # noqa: BLE001 - schema not created yet
+        return []
+    finally:
+        db.close()
+
+
+def _finish(workers: list[Worker], timeout: float = 120) -> None:
+    for worker in workers:
+        code = worker.wait(timeout)
+        assert code == 0, worker.stderr[-3000:]
+        assert " ERROR: " not in worker.stderr, worker.stderr[-3000:]
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_three_workers_on_the_fixture_web_fetch_each_page_once_and_store_each_article_once(
+        tmp_path: Path, pg_url: str, redis_prefix: str) -> None:
+    from crawler.demo.server import WebServer
+    from crawler.urls import canonical_url
+    from tests.support.fixture_web import build_fixture_web, fixture_sources_yaml
+
+    manifest = build_fixture_web(tmp_path / "web")
+    with WebServer(tmp_path / "web") as server:
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(fixture_sources_yaml(server), encoding="utf-8")
+        workers = [Worker(tmp_path / f"w{i}", sources, pg_url, redis_prefix) for i in range(3)]
+        _finish(workers)
+        requests = {name: list(site.requests) for name, site in server.sites.items()}
+        expected = {canonical_url(server.base_url(a["site"]) + a["path"]) for a in manifest["articles"]
+                    if not a.get("disallowed")}
+    # Each page fetched once in total (robots.txt is read by every worker's robots middleware).
+    for name, log in requests.items():
+        fetched = Counter(r.path for r in log if r.path != "/robots.txt")
+        assert {p: n for p, n in fetched.items() if n > 1} == {}, name
+    urls = _stored_urls(pg_url)
+    assert len(urls) == len(set(urls))
+    assert set(urls) <= expected
+    assert len(set(urls) & expected) >= 0.99 * len(expected), sorted(expected - set(urls))[:10]
+    runs = _runs(pg_url)
+    assert [r.status for r in runs] == ["finished"] * 3
+    assert sum(r.articles_stored for r in runs) == len(urls)
+    assert sum(r.stats.get("shared/left_requeued", 0) for r in runs) == 0  # no lease left behind
+
+
+def _inflight(client: Any, prefix: str, pid: int) -> int:
+    return sum(client.hlen(k) for k in client.scan_iter(match=f"{prefix}:inflight:*:{pid}:*"))
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_a_worker_killed_mid_run_loses_nothing(tmp_path: Path, pg_url: str, redis_prefix: str) -> None:
+    import signal
+
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    site = IncSite(tmp_path / "site", N_ARTICLES)
+    quick = ("-s", "REDIS_HEARTBEAT_SECONDS=0.5", "-s", "REDIS_WORKER_TIMEOUT=3",
+             "-s", "REDIS_DOMAIN_LEASE_SECONDS=3")
+    with SiteServer(site.root) as server:
+        sources = site.sources(server.base_url)
+        victim = Worker(tmp_path / "victim", sources, pg_url, redis_prefix, *quick)
+        others = [Worker(tmp_path / f"w{i}", sources, pg_url, redis_prefix, *quick) for i in range(2)]
+        deadline = time.monotonic() + 60
+        # Killed mid-run: every worker has joined, and the victim holds requests it took.
+        while not (client.hlen(f"{redis_prefix}:workers") == 3 and _inflight(client, redis_prefix, victim.pid) >= 3):
+            assert victim.proc.poll() is None, victim.stderr[-3000:]
+            assert time.monotonic() < deadline, "the victim never took requests while the others ran"
+            time.sleep(0.02)
+        held = _inflight(client, redis_prefix, victim.pid)
+        victim.proc.send_signal(signal.SIGKILL)
+        victim.proc.wait()
+        _finish(others)
+        requests = list(server.requests)
+    assert held > 0
+    urls = _stored_urls(pg_url)
+    assert len(urls) == len(set(urls)) == N_ARTICLES  # nothing lost, nothing stored twice
+    assert sorted(set(article_paths(requests))) == sorted(f"/news/{i}.html" for i in range(N_ARTICLES))
+    runs = [r for r in _runs(pg_url) if r.status == "finished"]
+    assert len(runs) == 2
+    assert sum(r.stats.get("shared/requeued", 0) for r in runs) > 0  # the victim's requests came back
+    assert list(client.scan_iter(match=f"{redis_prefix}:*")) == []
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_a_worker_that_joins_late_takes_part_and_finishes(tmp_path: Path, pg_url: str, redis_prefix: str) -> None:
+    site = IncSite(tmp_path / "site", N_ARTICLES)
+    with SiteServer(site.root) as server:
+        sources = site.sources(server.base_url)
+        few = ("-s", "CONCURRENT_REQUESTS=4")  # each worker holds fewer requests: some are left for the late one
+        early = [Worker(tmp_path / f"w{i}", sources, pg_url, redis_prefix, *few) for i in range(2)]
+        deadline = time.monotonic() + 30
+        while len(_stored_urls(pg_url)) < 5:
+            assert time.monotonic() < deadline and all(w.proc.poll() is None for w in early)
+            time.sleep(0.05)
+        late = Worker(tmp_path / "late", sources, pg_url, redis_prefix, *few)
+        _finish([*early, late])
+        requests = list(server.requests)
+    fetched = Counter(r.path for r in requests if r.path != "/robots.txt")
+    assert {p: n for p, n in fetched.items() if n > 1} == {}
+    urls = _stored_urls(pg_url)
+    assert len(urls) == len(set(urls)) == N_ARTICLES
+    runs = _runs(pg_url)
+    assert [r.status for r in runs] == ["finished"] * 3
+    assert runs[-1].stats.get("shared/joined_running") == 2
+    assert runs[-1].stats.get("shared/dequeued", 0) > 0
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.parametrize(("delay", "concurrency", "latency"), [(0.3, 1, 0.0), (0.0, 2, 0.3)],
+                         ids=["delay", "concurrency"])
+def test_politeness_holds_across_workers(tmp_path: Path, pg_url: str, redis_prefix: str, delay: float,
+                                         concurrency: int, latency: float) -> None:
+    from tests.support.timed_site import TimedSiteServer
+
+    site = IncSite(tmp_path / "site", 15)
+    with TimedSiteServer(site.root, latency=latency) as server:
+        sources = site.sources(server.base_url)
+        workers = [Worker(tmp_path / f"w{i}", sources, pg_url, redis_prefix, "-s", f"DOWNLOAD_DELAY={delay}",
+                          "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={concurrency}") for i in range(3)]
+        _finish(workers)
+        gaps, most = server.gaps(), server.max_in_flight
+    assert len(_stored_urls(pg_url)) == 15
+    runs = _runs(pg_url)
+    assert sum(r.stats.get("shared/dequeued", 0) > 0 for r in runs) >= 2  # requests came from several workers
+    # Server-side arrival times: never closer than the delay (with slack for a busy machine),
+    # never more at once than the per-domain concurrency, whichever worker sent them.
+    if delay:
+        assert min(gaps) >= 0.75 * delay, sorted(gaps)[:5]
+    assert most <= concurrency

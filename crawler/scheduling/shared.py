@@ -171,6 +171,8 @@ def plug_in(settings: Settings, redis_url: str, prefix: str) -> None:
         "SCHEDULER_PERSIST": True, "SCHEDULER_QUEUE_KEY": f"{prefix}:queue",
         "SCHEDULER_DUPEFILTER_KEY": f"{prefix}:seen",
     }
+    logger.debug("shared crawl: the local DUPEFILTER_CLASS %s gives way to scrapy-redis's",
+                 settings["DUPEFILTER_CLASS"])
     for name, value in forced.items():
         settings.set(name, value, priority="cmdline")
     settings["EXTENSIONS"] = {**settings.getdict("EXTENSIONS"), "crawler.scheduling.workers.SharedWorkers": 60}
@@ -222,6 +224,7 @@ class SharedScheduler(Scheduler):
     """
 
     crawler: Crawler
+    counts: Any  # the crawler's stats
     _local: deque[Request]
 
     @classmethod
@@ -229,6 +232,9 @@ class SharedScheduler(Scheduler):
         scheduler = super().from_crawler(crawler)
         scheduler.crawler = crawler
         scheduler._local = deque()
+        # scrapy-redis counts with the `spider` argument Scrapy deprecated: we count ourselves.
+        scheduler.counts = scheduler.stats
+        scheduler.stats = None
         return scheduler
 
     def close(self, reason: str) -> None:
@@ -250,13 +256,14 @@ class SharedScheduler(Scheduler):
             except (ValueError, TypeError, AttributeError, pickle.PicklingError) as exc:
                 logger.debug("not shareable, kept on this worker: %s (%s)", request, exc)
                 self._local.append(request)
-                self.stats.inc_value(st.SHARED_ENQUEUED_LOCAL)
+                self.counts.inc_value(st.SHARED_ENQUEUED_LOCAL)
                 return True
         finally:
             if lease is not None:  # its follow-up is in the queue (or filtered): the lease is done
                 self.crawler.get_extension(_workers_class()).release(lease)
         if added:
-            self.stats.inc_value(st.SCHEDULER_ENQUEUED)
+            self.counts.inc_value(st.SCHEDULER_ENQUEUED)
+            self.counts.inc_value(f"{st.SCHEDULER_ENQUEUED}/redis")
         return added
 
     def next_request(self) -> Request | None:
@@ -264,8 +271,9 @@ class SharedScheduler(Scheduler):
             return self._local.popleft()
         request = super().next_request()
         if request is not None:
-            self.stats.inc_value(st.SCHEDULER_DEQUEUED)
-            self.stats.inc_value(st.SHARED_DEQUEUED)
+            self.counts.inc_value(st.SCHEDULER_DEQUEUED)
+            self.counts.inc_value(f"{st.SCHEDULER_DEQUEUED}/redis")
+            self.counts.inc_value(st.SHARED_DEQUEUED)
         return request
 
 

@@ -337,6 +337,7 @@ class SharedWorkers:
         request.meta[m.SHARED_HANDOFF] = True
         self._poll.stop()
         self.stats.inc_value(st.SHARED_HANDOFFS)
+        self.stats.inc_value(st.SHARED_DEQUEUED)
         self.crawler.engine.crawl(request)
 
 
