@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
@@ -136,9 +137,13 @@ class GlobalPolitenessMiddleware:
             key = self._key(request, "leases")
             self._n += 1
             lease = f"{self.worker}:{self._n}"
+            waited_since = None
             while not self._acquire(keys=[key, self.domains_key], args=[lease, self.concurrency, self.lease_ms]):
+                waited_since = waited_since or time.monotonic()
                 self.stats.inc_value(st.POLITENESS_BUSY)
                 await asyncio.sleep(self.poll)
+            if waited_since is not None:
+                self.stats.inc_value(st.POLITENESS_BUSY_SECONDS, time.monotonic() - waited_since)
             request.meta[m.SHARED_DOMAIN_LEASE] = (key, lease)
         if self.delay_ms > 0:
             wait_ms = int(self._reserve(keys=[self._key(request, "next"), self.domains_key], args=[self.delay_ms]))

@@ -271,6 +271,7 @@ class SharedScheduler(Scheduler):
             return self._local.popleft()
         request = super().next_request()
         if request is not None:
+            self.crawler.get_extension(_workers_class()).end_idle()
             self.counts.inc_value(st.SCHEDULER_DEQUEUED)
             self.counts.inc_value(f"{st.SCHEDULER_DEQUEUED}/redis")
             self.counts.inc_value(st.SHARED_DEQUEUED)

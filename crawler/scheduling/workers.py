@@ -41,6 +41,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -175,6 +176,7 @@ class SharedWorkers:
         self._beat: Any = None
         self._poll: Any = None
         self._closing = False
+        self._idle_since: float | None = None  # idle (DontCloseSpider) since then
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SharedWorkers:
@@ -223,9 +225,16 @@ class SharedWorkers:
             self._beat = task.LoopingCall(self._heartbeat)
             self._beat.start(self.heartbeat, now=False)
 
+    def end_idle(self) -> None:
+        """This worker has work again (or leaves): its idle time ends."""
+        if self._idle_since is not None:
+            self.stats.inc_value(st.SHARED_IDLE_SECONDS, time.monotonic() - self._idle_since)
+            self._idle_since = None
+
     def spider_closed(self, **_: Any) -> None:
         """Leave: unfinished requests go back to the queue; the last worker out deletes the keys."""
         self._closing = True
+        self.end_idle()
         for loop in (self._beat, self._poll):
             if loop is not None and loop.running:
                 loop.stop()
@@ -308,8 +317,11 @@ class SharedWorkers:
         self._recovered(back)
         if done:
             logger.info("shared crawl %s: queue empty and every worker idle", self.prefix)
+            self.end_idle()
             return
         self.stats.inc_value(st.SHARED_IDLE_POLLS)
+        if self._idle_since is None:
+            self._idle_since = time.monotonic()
         if self._poll is None or not self._poll.running:
             from twisted.internet import task
 
@@ -336,6 +348,7 @@ class SharedWorkers:
         request.meta[m.SHARED_LEASE] = lease
         request.meta[m.SHARED_HANDOFF] = True
         self._poll.stop()
+        self.end_idle()
         self.stats.inc_value(st.SHARED_HANDOFFS)
         self.stats.inc_value(st.SHARED_DEQUEUED)
         self.crawler.engine.crawl(request)

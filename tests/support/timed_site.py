@@ -29,13 +29,17 @@ class TimedSiteServer(SiteServer):
         super().__init__(root, host=host)
         self.latency = latency
         self.arrivals: list[tuple[float, str]] = []
+        #: ``(arrival, User-Agent)`` of every request: tells workers with different agents apart
+        self.agents: list[tuple[float, str]] = []
         self.in_flight = 0
         self.max_in_flight = 0
         self._gate = threading.Lock()
 
     def respond(self, target: str, headers: dict[str, str]) -> Any:
         with self._gate:
-            self.arrivals.append((time.monotonic(), target))
+            now = time.monotonic()
+            self.arrivals.append((now, target))
+            self.agents.append((now, next((v for k, v in headers.items() if k.lower() == "user-agent"), "")))
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -45,6 +49,13 @@ class TimedSiteServer(SiteServer):
         finally:
             with self._gate:
                 self.in_flight -= 1
+
+    def reset_requests(self) -> None:
+        super().reset_requests()
+        with self._gate:
+            self.arrivals.clear()
+            self.agents.clear()
+            self.max_in_flight = 0
 
     def gaps(self) -> list[float]:
         """Seconds between consecutive arrivals."""
