@@ -32,6 +32,7 @@ import argparse
 import os
 import platform
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -79,13 +80,15 @@ def run(workers: int, sources: Path, servers: list[TimedSiteServer], tmp: Path,
     prefix = f"bench-shared-{uuid.uuid4().hex[:10]}"
     cmd = [sys.executable, "-m", "crawler", "crawl", "--sources", str(sources), "--db", url, "--redis", REDIS_URL,
            "-s", "DOWNLOAD_DELAY=0", "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={args.per_domain}",
-           "-s", f"CONCURRENT_REQUESTS={args.requests}", "-s", "LOG_LEVEL=WARNING",
+           "-s", f"CONCURRENT_REQUESTS={args.requests}", "-s", f"LOG_LEVEL={args.log_level}",
+           "-s", "LOG_FORMAT=%(created).3f %(levelname)s %(name)s: %(message)s",
            "-s", "RETRY_TIMES=0", "-s", f"REDIS_KEY_PREFIX={prefix}", "-s", "REDIS_IDLE_POLL_SECONDS=0.2"]
     try:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.monotonic()
         procs, launched = [], []
         for i in range(workers):
-            out = (tmp / f"w{workers}-{i}.log").open("w")
+            out = ((args.logs or tmp) / f"w{workers}-{i}.log").open("w")
             launched.append(time.monotonic() - t0)
             procs.append(subprocess.Popen([*cmd, "-s", f"USER_AGENT={AGENT}{i}"], cwd=ROOT, stdout=out,
                                           stderr=subprocess.STDOUT, env=crawl_env()))
@@ -100,6 +103,8 @@ def run(workers: int, sources: Path, servers: list[TimedSiteServer], tmp: Path,
                 raise SystemExit(f"{workers} worker(s): not finished in 600 s; logs in {tmp}")
             time.sleep(0.01)
         wall = max(exited.values())
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         codes = [p.returncode for p in procs]
         if any(codes):
             raise SystemExit(f"{workers} worker(s): exit codes {codes}; logs in {tmp}")
@@ -127,7 +132,7 @@ def run(workers: int, sources: Path, servers: list[TimedSiteServer], tmp: Path,
                        "gate": stats.get(st.POLITENESS_BUSY_SECONDS, 0.0), "gate_polls": stats.get(st.POLITENESS_BUSY, 0),
                        "idle": stats.get(st.SHARED_IDLE_SECONDS, 0.0), "idle_polls": stats.get(st.SHARED_IDLE_POLLS, 0),
                        "taken": stats.get(st.SHARED_DEQUEUED, 0)})
-    return {"workers": workers, "wall": wall, "pages": pages, "articles": articles, "phases": phases}
+    return {"workers": workers, "wall": wall, "pages": pages, "articles": articles, "phases": phases, "cpu": cpu}
 
 
 def phase_rows(result: dict[str, Any]) -> list[str]:
@@ -146,6 +151,8 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2,3", help="worker counts, comma-separated")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--phases", action="store_true", help="print each worker's phases after each run")
+    parser.add_argument("--log-level", default="WARNING", help="the workers' LOG_LEVEL")
+    parser.add_argument("--logs", type=Path, help="keep the workers' logs in this folder")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
@@ -166,7 +173,7 @@ def main() -> None:
                     result = run(workers, sources, servers, tmp, args)
                     all_walls[workers].append(result["wall"])
                     print(f"{workers} worker(s): {result['wall']:.2f} s, {result['pages']} pages,"
-                          f" {result['articles']} articles", flush=True)
+                          f" {result['articles']} articles, {result['cpu']:.1f} CPU s", flush=True)
                     if args.phases:
                         print("\n".join(phase_rows(result)), flush=True)
                     if workers not in best or result["wall"] < best[workers]["wall"]:
@@ -177,7 +184,7 @@ def main() -> None:
     base = best[min(counts)]["wall"]
     rows = [f"| {w} | {r['wall']:.2f} ({', '.join(f'{x:.2f}' for x in all_walls[w])}) | {r['pages']} |"
             f" {r['articles']} | {r['pages'] / r['wall']:.1f} | {r['articles'] / r['wall']:.1f} |"
-            f" {base / r['wall']:.2f}x |" for w, r in sorted(best.items())]
+            f" {base / r['wall']:.2f}x | {r['cpu']:.1f} |" for w, r in sorted(best.items())]
     cpu = platform.processor() or platform.machine()
     command = (f"python benchmarks/bench_shared.py --sites {args.sites} --articles {args.articles}"
                f" --latency {args.latency} --per-domain {args.per_domain} --requests {args.requests}"
@@ -194,8 +201,8 @@ def main() -> None:
         f" {os.getloadavg()[0]:.1f} at the end, **shared with other engineers' jobs while it ran**: figures are"
         " noisy.",
         "",
-        "| workers | wall s | pages | articles | pages/s | articles/s | speed-up |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| workers | wall s | pages | articles | pages/s | articles/s | speed-up | CPU s (all workers) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
         *rows,
         "",
         "Each worker in the best round: start-up (process start to its first request), crawling (its first to"

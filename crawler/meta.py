@@ -79,6 +79,7 @@ INCREMENTAL_UNCONDITIONAL: Final = "incremental_unconditional"  # bool: set by a
 SHARED_LEASE: Final = "shared_lease"  # str: the in-flight lease of a request taken from the shared queue
 SHARED_HANDOFF: Final = "shared_handoff"  # bool: taken by the idle poll, kept in this worker's scheduler
 SHARED_DOMAIN_LEASE: Final = "shared_domain_lease"  # (str, str): the per-domain concurrency lease held
+SHARED_GATE_PENDING: Final = "shared_gate_pending"  # str: taken from the queue, not yet past the gate (its domain)
 
 # -- set by Scrapy -------------------------------------------------------------------------
 REDIRECT_URLS: Final = "redirect_urls"  # list[str]: the URLs redirected from (RedirectMiddleware)

@@ -17,7 +17,11 @@ times as hard. scrapy-redis shares the queue, not the slots.
 
 The lease is taken before the instant is reserved, so a request never waits
 for a lease after its instant (which would let two requests land closer than
-the delay). In a shared crawl with this gate, :func:`global_politeness` turns
+the delay). Requests seldom wait for a lease: the shared queue's pop
+(:class:`crawler.scheduling.shared.LeasedPriorityQueue`) takes only a request
+whose domain has a free lease, so a worker does not hoard requests here; a
+request that waits asks again every ``REDIS_DOMAIN_POLL_SECONDS`` and is woken
+at once when this worker gives a lease of its domain back. In a shared crawl with this gate, :func:`global_politeness` turns
 the local delay, its jitter and AutoThrottle off (they would move a request
 past its reserved instant) and keeps their values for the gate.
 """
@@ -30,18 +34,19 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
-from scrapy.utils.httpobj import urlparse_cached
 
 from crawler import meta as m
 from crawler import stats as st
 from crawler.scheduling.services import CrawlServices
-from crawler.scheduling.shared import crawler_prefix
+from crawler.scheduling.shared import crawler_prefix, domain_slot
 
 if TYPE_CHECKING:
     from redis import Redis
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
     from scrapy.settings import Settings
+
+    from crawler.scheduling.workers import SharedWorkers
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +103,10 @@ class GlobalPolitenessMiddleware:
         REDIS_DOMAIN_POLL_SECONDS: how often a request waiting for a lease asks again.
     """
 
-    def __init__(self, server: Redis, prefix: str, worker: str, stats: Any, *, delay: float, concurrency: int,
-                 lease_seconds: float, poll: float) -> None:
+    def __init__(self, server: Redis, prefix: str, worker: str, stats: Any, workers: SharedWorkers | None = None, *,
+                 delay: float, concurrency: int, lease_seconds: float, poll: float) -> None:
+        self.workers = workers
+        self._freed: dict[str, asyncio.Event] = {}  # lease key -> set when this worker gives one back
         self.server = server
         self.prefix = prefix
         self.domains_key = f"{prefix}:domains"  # the last worker out deletes these keys
@@ -122,15 +129,14 @@ class GlobalPolitenessMiddleware:
 
         workers = crawler.get_extension(SharedWorkers)
         worker = workers.worker_id if workers is not None else "solo"
-        return cls(CrawlServices.of(crawler).redis, crawler_prefix(crawler), worker, crawler.stats,
+        return cls(CrawlServices.of(crawler).redis, crawler_prefix(crawler), worker, crawler.stats, workers,
                    delay=settings.getfloat("REDIS_DOMAIN_DELAY"),
                    concurrency=settings.getint("REDIS_DOMAIN_CONCURRENCY"),
                    lease_seconds=settings.getfloat("REDIS_DOMAIN_LEASE_SECONDS"),
                    poll=settings.getfloat("REDIS_DOMAIN_POLL_SECONDS"))
 
     def _key(self, request: Request, what: str) -> str:
-        slot = request.meta.get("download_slot") or urlparse_cached(request).hostname or ""
-        return f"{self.prefix}:domain:{slot}:{what}"
+        return f"{self.prefix}:domain:{domain_slot(request)}:{what}"
 
     async def process_request(self, request: Request) -> None:
         if self.concurrency > 0:
@@ -139,12 +145,21 @@ class GlobalPolitenessMiddleware:
             lease = f"{self.worker}:{self._n}"
             waited_since = None
             while not self._acquire(keys=[key, self.domains_key], args=[lease, self.concurrency, self.lease_ms]):
+                # Rare: the pop takes only requests whose domain is free; a request that did not
+                # come from the queue (robots.txt), or another worker that took the lease first.
                 waited_since = waited_since or time.monotonic()
                 self.stats.inc_value(st.POLITENESS_BUSY)
-                await asyncio.sleep(self.poll)
+                freed = self._freed.setdefault(key, asyncio.Event())
+                freed.clear()
+                try:  # woken at once when this worker gives a lease of the domain back
+                    await asyncio.wait_for(freed.wait(), self.poll)
+                except TimeoutError:
+                    pass
             if waited_since is not None:
                 self.stats.inc_value(st.POLITENESS_BUSY_SECONDS, time.monotonic() - waited_since)
             request.meta[m.SHARED_DOMAIN_LEASE] = (key, lease)
+        if self.workers is not None:
+            self.workers.past_gate(request)
         if self.delay_ms > 0:
             wait_ms = int(self._reserve(keys=[self._key(request, "next"), self.domains_key], args=[self.delay_ms]))
             if wait_ms > 0:
@@ -153,12 +168,17 @@ class GlobalPolitenessMiddleware:
                 await asyncio.sleep(wait_ms / 1000)
 
     def _give_back(self, request: Request) -> None:
+        if self.workers is not None:
+            self.workers.past_gate(request)  # skipped before the gate (robots.txt, incremental, budget)
         held = request.meta.pop(m.SHARED_DOMAIN_LEASE, None)
         if held is not None:
             try:
                 self.server.zrem(held[0], held[1])
             except Exception as exc:  # noqa: BLE001 - it expires by itself
                 logger.warning("shared crawl: cannot give a domain lease back: %s", exc)
+            freed = self._freed.get(held[0])
+            if freed is not None:
+                freed.set()
 
     def process_response(self, request: Request, response: Response) -> Response:
         self._give_back(request)

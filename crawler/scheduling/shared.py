@@ -61,8 +61,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LeasedPriorityQueue", "SharedCrawlError", "SharedScheduler", "initialise_database", "key_prefix",
-           "plug_in", "prepare_shared", "redis_client"]
+__all__ = ["LeasedPriorityQueue", "SharedCrawlError", "SharedScheduler", "domain_slot", "initialise_database",
+           "key_prefix", "plug_in", "prepare_shared", "redis_client", "split_member"]
 
 APP_PREFIX = "arabic-news-crawler"
 
@@ -226,12 +226,14 @@ class SharedScheduler(Scheduler):
     crawler: Crawler
     counts: Any  # the crawler's stats
     _local: deque[Request]
+    _missed: bool  # the last pop found nothing to start
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SharedScheduler:
         scheduler = super().from_crawler(crawler)
         scheduler.crawler = crawler
         scheduler._local = deque()
+        scheduler._missed = False
         # scrapy-redis counts with the `spider` argument Scrapy deprecated: we count ourselves.
         scheduler.counts = scheduler.stats
         scheduler.stats = None
@@ -243,12 +245,16 @@ class SharedScheduler(Scheduler):
         super().close(reason)
 
     def has_pending_requests(self) -> bool:
-        return bool(self._local) or super().has_pending_requests()
+        # After a pop that found nothing this worker could start now (every domain at the head of
+        # the queue at its limit), the engine may go idle: the idle poll then takes what frees up.
+        return bool(self._local) or (not self._missed and super().has_pending_requests())
 
     def enqueue_request(self, request: Request) -> bool:
+        self._missed = False
         if request.meta.pop(m.SHARED_HANDOFF, False):  # taken from the queue by this worker's idle poll
             self._local.append(request)
             return True
+        self.crawler.get_extension(_workers_class()).past_gate(request)  # a retry or redirect: not counted
         lease = request.meta.pop(m.SHARED_LEASE, None)  # a redirect or retry of a request this worker took
         try:
             try:
@@ -270,6 +276,7 @@ class SharedScheduler(Scheduler):
         if self._local:
             return self._local.popleft()
         request = super().next_request()
+        self._missed = request is None
         if request is not None:
             self.crawler.get_extension(_workers_class()).end_idle()
             self.counts.inc_value(st.SCHEDULER_DEQUEUED)
@@ -278,14 +285,37 @@ class SharedScheduler(Scheduler):
         return request
 
 
-class LeasedPriorityQueue(PriorityQueue):
-    """scrapy-redis's priority queue whose pop leases the request to this worker.
+def domain_slot(request: Request) -> str:
+    """The politeness gate's name for the domain of *request* (Scrapy's download slot: its host)."""
+    from scrapy.utils.httpobj import urlparse_cached
 
-    The pop is one Lua script (:meth:`crawler.scheduling.workers.SharedWorkers.take`):
-    ``ZPOPMIN`` on the queue, the request written into this worker's in-flight
-    hash, the worker marked busy. The lease id rides in ``request.meta``
-    (:data:`crawler.meta.SHARED_LEASE`) until the response or failure has been
-    processed.
+    slot = request.meta.get("download_slot") or urlparse_cached(request).hostname or ""
+    return str(slot).replace("\n", " ")
+
+
+def split_member(member: bytes) -> tuple[str | None, bytes]:
+    """``(domain, serialized request)`` of a queue member (``@<domain>\\n<request>``; a plain one: no domain)."""
+    if member[:1] == b"@":
+        slot, _, data = member[1:].partition(b"\n")
+        return slot.decode("utf-8", "replace"), data
+    return None, member
+
+
+class LeasedPriorityQueue(PriorityQueue):
+    """scrapy-redis's priority queue whose pop leases the request to this worker, and only one it can start.
+
+    A member is the serialized request behind its domain (``@<domain>\\n``,
+    :func:`split_member`), so the pop can see what the politeness gate would
+    do with it. The pop is one Lua script
+    (:meth:`crawler.scheduling.workers.SharedWorkers.take`): in priority order,
+    the first of the next requests whose domain has a free concurrency lease
+    (counting the requests this worker has taken and not yet sent through the
+    gate) is removed from the queue, written into this worker's in-flight hash,
+    and the worker marked busy; with every domain of those requests at its
+    limit, nothing is taken (a worker does not hoard requests that would wait
+    at the gate while other workers could send them). The lease id rides in
+    ``request.meta`` (:data:`crawler.meta.SHARED_LEASE`) until the response or
+    failure has been processed.
     """
 
     def __init__(self, server: Redis, spider: Any, key: str, serializer: Any = None) -> None:
@@ -294,13 +324,20 @@ class LeasedPriorityQueue(PriorityQueue):
         if self.workers is None:
             raise ValueError("crawler.scheduling.workers.SharedWorkers is not enabled in EXTENSIONS")
 
+    def _encode_request(self, request: Request) -> bytes:
+        return b"@" + domain_slot(request).encode() + b"\n" + super()._encode_request(request)
+
+    def _decode_request(self, encoded_request: bytes) -> Request:
+        return super()._decode_request(split_member(encoded_request)[1])
+
     def pop(self, timeout: int = 0) -> Request | None:
         taken = self.workers.take()
         if taken is None:
             return None
-        lease, data = taken
-        request = self._decode_request(data)
+        lease, member = taken
+        request = self._decode_request(member)
         request.meta[m.SHARED_LEASE] = lease
+        self.workers.to_gate(request, split_member(member)[0])
         return request
 
 

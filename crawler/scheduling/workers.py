@@ -103,14 +103,42 @@ redis.call('HSET', KEYS[3], ARGV[1], 'busy|' .. now_s())
 for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], ARGV[3]) end
 return s[1]
 """
-# KEYS: queue, workers, inflight; ARGV: worker, lease. Take the next request, lease it, mark the worker busy.
+# KEYS: queue, workers, inflight; ARGV: worker, lease[, concurrency, scan, prefix, domain, n, domain, n, ...].
+# Take the next request, lease it, mark the worker busy. With a per-domain concurrency, the next
+# request among the first `scan` whose domain (a member `@<domain>\n...`) has fewer live gate leases
+# plus this worker's requests on their way to the gate (the domain, n pairs) than the concurrency;
+# none: nothing is taken.
 _POP = """
-local r = redis.call('ZPOPMIN', KEYS[1])
-if #r == 0 then return false end
-redis.call('HSET', KEYS[3], ARGV[2], r[2] .. '|' .. r[1])
+local c = tonumber(ARGV[3] or '0')
+local r = redis.call('ZRANGE', KEYS[1], 0, (c > 0 and tonumber(ARGV[4]) or 1) - 1, 'WITHSCORES')
+local pick, score
+if c <= 0 then pick, score = r[1], r[2] else
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local own, held = {}, {}
+  for i = 6, #ARGV, 2 do own[ARGV[i]] = tonumber(ARGV[i + 1]) end
+  for i = 1, #r, 2 do
+    local m, slot = r[i], nil
+    if string.sub(m, 1, 1) == '@' then
+      local sep = string.find(m, '\\n', 1, true)
+      if sep then slot = string.sub(m, 2, sep - 1) end
+    end
+    if slot == nil then pick, score = m, r[i + 1] break end
+    if held[slot] == nil then
+      held[slot] = redis.call('ZCOUNT', ARGV[5] .. ':domain:' .. slot .. ':leases', '(' .. now, '+inf')
+        + (own[slot] or 0)
+    end
+    if held[slot] < c then pick, score = m, r[i + 1] break end
+  end
+end
+if pick == nil then return false end
+redis.call('ZREM', KEYS[1], pick)
+redis.call('HSET', KEYS[3], ARGV[2], score .. '|' .. pick)
 redis.call('HSET', KEYS[2], ARGV[1], 'busy|' .. redis.call('TIME')[1])
-return r[1]
+return pick
 """
+#: how many requests at the head of the queue a pop looks at for one whose domain is free
+POP_SCAN = 64
 # KEYS: queue, workers; ARGV: worker, timeout, prefix. The worker is idle: 1 when the queue
 # is empty and every live worker is idle (dead ones' requests are put back first).
 _IDLE = _SWEEP + """
@@ -177,6 +205,11 @@ class SharedWorkers:
         self._poll: Any = None
         self._closing = False
         self._idle_since: float | None = None  # idle (DontCloseSpider) since then
+        self._to_gate: Counter[str] = Counter()  # domain -> requests taken, not yet past the gate
+        settings = crawler.settings
+        #: the politeness gate's per-domain concurrency (0: no gate, or no limit): the pop respects it
+        self.gate_concurrency = (settings.getint("REDIS_DOMAIN_CONCURRENCY") if settings.getbool(
+            "REDIS_GLOBAL_POLITENESS") and settings.get("REDIS_DOMAIN_CONCURRENCY") is not None else 0)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SharedWorkers:
@@ -226,7 +259,9 @@ class SharedWorkers:
             self._beat.start(self.heartbeat, now=False)
 
     def end_idle(self) -> None:
-        """This worker has work again (or leaves): its idle time ends."""
+        """This worker has work again (or leaves): its idle time and its idle poll end."""
+        if self._poll is not None and self._poll.running:
+            self._poll.stop()
         if self._idle_since is not None:
             self.stats.inc_value(st.SHARED_IDLE_SECONDS, time.monotonic() - self._idle_since)
             self._idle_since = None
@@ -266,12 +301,36 @@ class SharedWorkers:
 
     # -- leases ---------------------------------------------------------------------------
     def take(self) -> tuple[str, bytes] | None:
-        """Pop the next request of the shared queue, leased to this worker: ``(lease, data)`` or None."""
+        """Pop the next request of the shared queue this worker can send now, leased to it.
+
+        ``(lease, member)`` (:func:`crawler.scheduling.shared.split_member`) or
+        None: the queue is empty, or the domain of each of its first
+        :data:`POP_SCAN` requests is at its concurrency (the gate's leases plus
+        this worker's requests on their way to the gate).
+        """
         self._next_lease += 1
         lease = str(self._next_lease)
-        data = self._script("pop")(keys=[self.queue_key, self.workers_key, self.inflight_key],
-                                    args=[self.worker_id, lease])
+        args: list[Any] = [self.worker_id, lease]
+        if self.gate_concurrency > 0:
+            args += [self.gate_concurrency, POP_SCAN, self.prefix]
+            for slot, n in self._to_gate.items():
+                args += [slot, n]
+        data = self._script("pop")(keys=[self.queue_key, self.workers_key, self.inflight_key], args=args)
         return None if data is None else (lease, data)
+
+    def to_gate(self, request: Request, slot: str | None) -> None:
+        """*request* was taken for *slot*: counted against its domain until it is past the gate."""
+        if self.gate_concurrency > 0 and slot is not None:
+            self._to_gate[slot] += 1
+            request.meta[m.SHARED_GATE_PENDING] = slot
+
+    def past_gate(self, request: Request) -> None:
+        """*request* holds its gate lease now, or will not reach the gate (skipped, failed, re-queued)."""
+        slot = request.meta.pop(m.SHARED_GATE_PENDING, None)
+        if slot is not None and self._to_gate[slot] > 0:
+            self._to_gate[slot] -= 1
+            if not self._to_gate[slot]:
+                del self._to_gate[slot]
 
     def release(self, lease: str | None) -> None:
         """The leased request is done (its outcome is stored or queued)."""
@@ -330,24 +389,47 @@ class SharedWorkers:
         raise DontCloseSpider
 
     def _look(self) -> None:
-        """While idle: take a request that appeared in the queue and give it to the engine (which wakes it)."""
-        if self._closing or self.crawler.engine is None or self.crawler.spider is None:
+        """While idle: take a request that appeared in the queue and give it to the engine (which wakes it).
+
+        With nothing to take, ask the end rule again: Scrapy asks ``spider_idle``
+        again only at its engine's heartbeat (every 5 s), so without this a
+        worker that went idle before the last busy one would wait up to 5 s
+        more after the crawl is over.
+        """
+        engine = self.crawler.engine
+        if self._closing or engine is None or self.crawler.spider is None:
             return
         try:
             taken = self.take()
+            if taken is None:
+                if not engine.spider_is_idle():  # the engine took work itself meanwhile: not idle
+                    return
+                done, back = self._script("idle")(keys=[self.queue_key, self.workers_key],
+                                                   args=[self.worker_id, int(self.worker_timeout), self.prefix])
+                self._recovered(back)
         except Exception as exc:  # noqa: BLE001 - redis errors: try again at the next poll
             logger.warning("shared crawl: cannot read the queue: %s", _first_line(exc))
             return
         if taken is None:
+            if done:
+                logger.info("shared crawl %s: queue empty and every worker idle", self.prefix)
+                self.end_idle()
+                self._closing = True
+                from scrapy.utils.defer import deferred_from_coro
+
+                deferred_from_coro(engine.close_spider_async(reason="finished"))
             return
         from scrapy.utils.request import request_from_dict
         from scrapy_redis import picklecompat
 
-        lease, data = taken
+        from crawler.scheduling.shared import split_member
+
+        lease, member = taken
+        slot, data = split_member(member)
         request = request_from_dict(picklecompat.loads(data), spider=self.crawler.spider)  # trusted Redis
         request.meta[m.SHARED_LEASE] = lease
+        self.to_gate(request, slot)
         request.meta[m.SHARED_HANDOFF] = True
-        self._poll.stop()
         self.end_idle()
         self.stats.inc_value(st.SHARED_HANDOFFS)
         self.stats.inc_value(st.SHARED_DEQUEUED)
