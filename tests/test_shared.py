@@ -267,6 +267,26 @@ def test_finish_rule_waits_for_busy_workers_and_forgets_dead_ones(redis_prefix: 
     assert client.hkeys(workers) == [b"a"] and client.exists(inflight("b")) == 0
     client.delete(q)
     assert idle(keys=[q, workers], args=["a", 60, redis_prefix]) == [1, 0]
+    # A worker that leaves (SIGTERM, end) with requests it had not finished puts them back, with
+    # their priority, for the others; it is not the last one out, so the keys stay.
+    assert join(keys=keys, args=["c", 60, 600, redis_prefix]) == 1
+    client.zadd(q, {b"@host\nunfinished": -3})
+    assert pop(keys=[q, workers, inflight("c")], args=["c", "1", 1, 64, redis_prefix]) == b"@host\nunfinished"
+    assert leave(keys=[q, seen, workers, inflight("c"), domains], args=["c", 60, redis_prefix]) == [0, 1]
+    assert client.zrange(q, 0, -1, withscores=True) == [(b"@host\nunfinished", -3.0)]
+    assert client.hkeys(workers) == [b"a"] and client.exists(inflight("c")) == 0
+    # The pop takes only a request whose domain has a free lease (here: the domain's one lease is
+    # held, so the next request, of another domain, is taken and the first stays).
+    client.zadd(q, {b"@other\nnext": -1})
+    client.zadd(f"{redis_prefix}:domain:host:leases", {"x:1": 10**13})
+    assert pop(keys=[q, workers, inflight("a")], args=["a", "1", 1, 64, redis_prefix]) == b"@other\nnext"
+    assert pop(keys=[q, workers, inflight("a")], args=["a", "2", 1, 64, redis_prefix]) is None
+    # ... counting the requests this worker has taken for that domain and not yet sent through the gate.
+    client.delete(f"{redis_prefix}:domain:host:leases")
+    assert pop(keys=[q, workers, inflight("a")], args=["a", "2", 1, 64, redis_prefix, "host", 1]) is None
+    assert pop(keys=[q, workers, inflight("a")], args=["a", "2", 2, 64, redis_prefix, "host", 1]) == b"@host\nunfinished"
+    client.delete(q, inflight("a"))
+    client.hset(workers, "a", "idle|" + str(int(client.time()[0])))
     # The last worker out deletes the crawl's keys (and the politeness gate's).
     client.sadd(seen, "fp")
     client.set(f"{redis_prefix}:domain:x:next", 1)
@@ -337,17 +357,22 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path: Path, pg_url: str, redi
 
     import redis
 
+    from tests.support.timed_site import TimedSiteServer
+
     client = redis.Redis.from_url(REDIS_URL)
     site = IncSite(tmp_path / "site", N_ARTICLES)
+    # Three requests at a time per worker, six for the domain: the pop lets each worker hold some
+    # (with one request at a time per domain, the victim would seldom hold more than one).
     quick = ("-s", "REDIS_HEARTBEAT_SECONDS=0.5", "-s", "REDIS_WORKER_TIMEOUT=3",
-             "-s", "REDIS_DOMAIN_LEASE_SECONDS=3")
-    with SiteServer(site.root) as server:
+             "-s", "REDIS_DOMAIN_LEASE_SECONDS=3", "-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS=3",
+             "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=6")
+    with TimedSiteServer(site.root, latency=0.3) as server:
         sources = site.sources(server.base_url)
         victim = Worker(tmp_path / "victim", sources, pg_url, redis_prefix, *quick)
         others = [Worker(tmp_path / f"w{i}", sources, pg_url, redis_prefix, *quick) for i in range(2)]
         deadline = time.monotonic() + 60
         # Killed mid-run: every worker has joined, and the victim holds requests it took.
-        while not (client.hlen(f"{redis_prefix}:workers") == 3 and _inflight(client, redis_prefix, victim.pid) >= 3):
+        while not (client.hlen(f"{redis_prefix}:workers") == 3 and _inflight(client, redis_prefix, victim.pid) >= 2):
             assert victim.proc.poll() is None, victim.stderr[-3000:]
             assert time.monotonic() < deadline, "the victim never took requests while the others ran"
             time.sleep(0.02)
@@ -368,49 +393,124 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path: Path, pg_url: str, redi
 
 @pytest.mark.redis
 @pytest.mark.postgres
-def test_a_worker_that_joins_late_joins_the_running_crawl_and_finishes(tmp_path: Path, pg_url: str, redis_prefix: str) -> None:
-    site = IncSite(tmp_path / "site", N_ARTICLES)
-    with SiteServer(site.root) as server:
+def test_a_worker_that_joins_late_takes_part_in_the_running_crawl(tmp_path: Path, pg_url: str,
+                                                                   redis_prefix: str) -> None:
+    from tests.support.timed_site import TimedSiteServer
+
+    site = IncSite(tmp_path / "site", 60)
+    # Slow on purpose: each worker sends one request at a time (300 ms each) and the domain allows
+    # three at once, so the two early workers leave a free lease for the late one, and about 30
+    # pages a worker are left when it has started even on a loaded machine (start-up takes seconds).
+    slow = ("-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS=1", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=3")
+    with TimedSiteServer(site.root, latency=0.3) as server:
         sources = site.sources(server.base_url)
-        few = ("-s", "CONCURRENT_REQUESTS=4")  # each worker holds fewer requests: some are left for the late one
-        early = [Worker(tmp_path / f"w{i}", sources, pg_url, redis_prefix, *few) for i in range(2)]
-        deadline = time.monotonic() + 30
-        while len(_stored_urls(pg_url)) < 5:
+        early = [Worker(tmp_path / f"w{i}", sources, pg_url, redis_prefix, *slow) for i in range(2)]
+        deadline = time.monotonic() + 60
+        while len(_stored_urls(pg_url)) < 3:
             assert time.monotonic() < deadline and all(w.proc.poll() is None for w in early)
             time.sleep(0.05)
-        late = Worker(tmp_path / "late", sources, pg_url, redis_prefix, *few)
+        late = Worker(tmp_path / "late", sources, pg_url, redis_prefix, *slow)
         _finish([*early, late])
         requests = list(server.requests)
     fetched = Counter(r.path for r in requests if r.path != "/robots.txt")
     assert {p: n for p, n in fetched.items() if n > 1} == {}
     urls = _stored_urls(pg_url)
-    assert len(urls) == len(set(urls)) == N_ARTICLES
+    assert len(urls) == len(set(urls)) == 60
     runs = _runs(pg_url)
     assert [r.status for r in runs] == ["finished"] * 3
-    # It joined the running crawl (whether any request was left for it depends on timing).
-    assert runs[-1].stats.get("shared/joined_running") == 2
+    late_run = next(r for r in runs if r.pid == late.pid)
+    assert late_run.stats.get("shared/joined_running") == 2  # it joined the running crawl
+    assert late_run.stats.get("shared/dequeued", 0) > 0, late_run.stats  # and took part of its work
+    assert late_run.articles_stored > 0
 
 
 @pytest.mark.redis
 @pytest.mark.postgres
-@pytest.mark.parametrize(("delay", "concurrency", "latency"), [(0.3, 1, 0.0), (0.0, 2, 0.3)],
-                         ids=["delay", "concurrency"])
-def test_politeness_holds_across_workers(tmp_path: Path, pg_url: str, redis_prefix: str, delay: float,
-                                         concurrency: int, latency: float) -> None:
+def test_a_worker_stopped_with_sigterm_puts_its_unfinished_requests_back(tmp_path: Path, pg_url: str,
+                                                                         redis_prefix: str) -> None:
+    import signal
+
+    import redis
+
+    from tests.support.timed_site import TimedSiteServer
+
+    client = redis.Redis.from_url(REDIS_URL)
+    site = IncSite(tmp_path / "site", N_ARTICLES)
+    slow = ("-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS=2", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=4")
+    with TimedSiteServer(site.root, latency=0.3) as server:
+        sources = site.sources(server.base_url)
+        victim = Worker(tmp_path / "victim", sources, pg_url, redis_prefix, *slow)
+        others = [Worker(tmp_path / f"w{i}", sources, pg_url, redis_prefix, *slow) for i in range(2)]
+        deadline = time.monotonic() + 60
+        # Stopped mid-run: every worker has joined, the victim holds requests and articles remain.
+        while not (client.hlen(f"{redis_prefix}:workers") == 3 and _inflight(client, redis_prefix, victim.pid) >= 1
+                   and client.zcard(f"{redis_prefix}:queue") > 0):
+            assert victim.proc.poll() is None, victim.stderr[-3000:]
+            assert time.monotonic() < deadline, "the victim never held requests while work remained"
+            time.sleep(0.02)
+        victim.proc.send_signal(signal.SIGTERM)
+        code = victim.wait(60)
+        # It left: nothing of it is left in Redis (its unfinished requests are back in the queue).
+        assert _inflight(client, redis_prefix, victim.pid) == 0
+        assert not [k for k in client.hkeys(f"{redis_prefix}:workers") if f":{victim.pid}:".encode() in k]
+        _finish(others)
+        requests = list(server.requests)
+    assert code == 0, victim.stderr[-3000:]
+    assert "Closing spider (shutdown)" in victim.stderr
+    assert " ERROR: " not in victim.stderr, victim.stderr[-3000:]
+    urls = _stored_urls(pg_url)
+    assert len(urls) == len(set(urls)) == N_ARTICLES  # nothing lost, nothing stored twice
+    assert sorted(set(article_paths(requests))) == sorted(f"/news/{i}.html" for i in range(N_ARTICLES))
+    runs = {r.pid: r for r in _runs(pg_url)}
+    stopped = runs[victim.pid]
+    assert (stopped.status, stopped.finish_reason) == ("finished", "shutdown")
+    assert stopped.stats.get("shared/dequeued", 0) > 0
+    assert all(runs[w.pid].finish_reason == "finished" for w in others)
+    # What the victim took and did not finish went back when it left, not through the
+    # dead-worker recovery of the others (it was not dead).
+    assert sum(runs[w.pid].stats.get("shared/requeued", 0) for w in others) == 0
+    assert list(client.scan_iter(match=f"{redis_prefix}:*")) == []
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.parametrize(("extra", "delay", "concurrency", "latency", "several"), [
+    # The delay alone (no concurrency lease): each worker takes two requests, all three contend for
+    # the domain's next instant.
+    (("-s", "DOWNLOAD_DELAY=0.3", "-s", "REDIS_DOMAIN_CONCURRENCY=0", "-s", "CONCURRENT_REQUESTS=2"),
+     0.3, 0, 0.0, True),
+    # Concurrency 2 with one request at a time per worker: two workers are needed to use it.
+    (("-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2", "-s", "CONCURRENT_REQUESTS=1"),
+     0.0, 2, 0.3, True),
+    # The defaults' shape (a delay and one request at a time per domain): whoever sends.
+    (("-s", "DOWNLOAD_DELAY=0.3", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"), 0.3, 1, 0.1, False),
+], ids=["delay", "concurrency", "both"])
+def test_politeness_holds_across_workers(tmp_path: Path, pg_url: str, redis_prefix: str, extra: tuple[str, ...],
+                                         delay: float, concurrency: int, latency: float, several: bool) -> None:
     from tests.support.timed_site import TimedSiteServer
 
     site = IncSite(tmp_path / "site", 15)
     with TimedSiteServer(site.root, latency=latency) as server:
         sources = site.sources(server.base_url)
-        workers = [Worker(tmp_path / f"w{i}", sources, pg_url, redis_prefix, "-s", f"DOWNLOAD_DELAY={delay}",
-                          "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={concurrency}") for i in range(3)]
+        workers = [Worker(tmp_path / f"w{i}", sources, pg_url, redis_prefix, *extra, "-s", f"USER_AGENT=worker-{i}")
+                   for i in range(3)]
         _finish(workers)
         gaps, most = server.gaps(), server.max_in_flight
+        agents = {agent for _, agent in server.agents}
     assert len(_stored_urls(pg_url)) == 15
     runs = _runs(pg_url)
-    assert sum(r.stats.get("shared/dequeued", 0) > 0 for r in runs) >= 2  # requests came from several workers
-    # Server-side arrival times: never closer than the delay (with slack for a busy machine),
-    # never more at once than the per-domain concurrency, whichever worker sent them.
+    # Requests came from several workers (with one domain at one request at a time, a worker takes
+    # from the queue only when the domain is free: often one worker does it all, which is fine).
+    if several:
+        assert sum(r.stats.get("shared/dequeued", 0) > 0 for r in runs) >= 2, [r.stats for r in runs]
+        assert len(agents) >= 2, agents
+    # Server-side arrival times, whichever worker sent them: never more at once than the per-domain
+    # concurrency; spaced by the delay. The gate spaces the *sends*; on a loaded machine one send can
+    # leave its worker late (its reactor busy with a page), which shortens the gap before the next
+    # arrival by that lateness but not the span of all of them: the span is checked tightly, single
+    # gaps with room for that lateness (without the gate, three workers send together: gaps near 0).
     if delay:
-        assert min(gaps) >= 0.75 * delay, sorted(gaps)[:5]
-    assert most <= concurrency
+        assert min(gaps) >= 0.5 * delay, sorted(gaps)[:5]
+        assert sum(gaps) >= len(gaps) * delay - 0.5, (sum(gaps), len(gaps))
+    if concurrency:
+        assert most <= concurrency
