@@ -114,7 +114,10 @@ def test_workers_share_the_frontier_and_store_each_article_once(tmp_path: Path, 
     site = IncSite(tmp_path / "site", N_ARTICLES)
     with SiteServer(site.root) as server:
         sources = site.sources(server.base_url)
-        workers = [Worker(tmp_path / f"w{i}", sources, pg_url, redis_prefix) for i in range(2)]
+        # Two requests at a time for the domain, one per worker: the work needs both (a worker takes
+        # from the queue only what the domain lets it send now).
+        both = ("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2", "-s", "CONCURRENT_REQUESTS=1")
+        workers = [Worker(tmp_path / f"w{i}", sources, pg_url, redis_prefix, *both) for i in range(2)]
         codes = [w.wait(60) for w in workers]
         requests = list(server.requests)
     for worker, code in zip(workers, codes):
@@ -270,21 +273,27 @@ def test_finish_rule_waits_for_busy_workers_and_forgets_dead_ones(redis_prefix: 
     # A worker that leaves (SIGTERM, end) with requests it had not finished puts them back, with
     # their priority, for the others; it is not the last one out, so the keys stay.
     assert join(keys=keys, args=["c", 60, 600, redis_prefix]) == 1
-    client.zadd(q, {b"@host\nunfinished": -3})
-    assert pop(keys=[q, workers, inflight("c")], args=["c", "1", 1, 64, redis_prefix]) == b"@host\nunfinished"
+    client.zadd(q, {b"@00000000host\nunfinished": -3})
+    assert pop(keys=[q, workers, inflight("c")], args=["c", "1"]) == b"@00000000host\nunfinished"
     assert leave(keys=[q, seen, workers, inflight("c"), domains], args=["c", 60, redis_prefix]) == [0, 1]
-    assert client.zrange(q, 0, -1, withscores=True) == [(b"@host\nunfinished", -3.0)]
+    assert client.zrange(q, 0, -1, withscores=True) == [(b"@00000000host\nunfinished", -3.0)]
     assert client.hkeys(workers) == [b"a"] and client.exists(inflight("c")) == 0
-    # The pop takes only a request whose domain has a free lease (here: the domain's one lease is
-    # held, so the next request, of another domain, is taken and the first stays).
-    client.zadd(q, {b"@other\nnext": -1})
-    client.zadd(f"{redis_prefix}:domain:host:leases", {"x:1": 10**13})
-    assert pop(keys=[q, workers, inflight("a")], args=["a", "1", 1, 64, redis_prefix]) == b"@other\nnext"
-    assert pop(keys=[q, workers, inflight("a")], args=["a", "2", 1, 64, redis_prefix]) is None
-    # ... counting the requests this worker has taken for that domain and not yet sent through the gate.
-    client.delete(f"{redis_prefix}:domain:host:leases")
-    assert pop(keys=[q, workers, inflight("a")], args=["a", "2", 1, 64, redis_prefix, "host", 1]) is None
-    assert pop(keys=[q, workers, inflight("a")], args=["a", "2", 2, 64, redis_prefix, "host", 1]) == b"@host\nunfinished"
+    # With a per-domain concurrency, the pop takes only a request whose domain has a free turn in
+    # the gate's lease set, and reserves it there: here the domain's one lease is held, so the next
+    # request, of another domain, is taken (its turn reserved) and the first stays.
+    leases = f"{redis_prefix}:domain:host:leases"
+    client.zadd(q, {b"@ffffffffother\nnext": -1})
+    client.zadd(leases, {"x:1": 10**13})
+
+    def gated_pop(lease: str) -> Any:
+        return pop(keys=[q, workers, inflight("a")], args=["a", lease, 1, 64, redis_prefix, f"a|r|{lease}", 60_000])
+
+    assert gated_pop("1") == b"@ffffffffother\nnext"
+    assert client.zrange(f"{redis_prefix}:domain:other:leases", 0, -1) == [b"a|r|1"]
+    assert gated_pop("2") is None
+    client.delete(leases)
+    assert gated_pop("3") == b"@00000000host\nunfinished"  # the domain is free again
+    assert client.zrange(leases, 0, -1) == [b"a|r|3"]
     client.delete(q, inflight("a"))
     client.hset(workers, "a", "idle|" + str(int(client.time()[0])))
     # The last worker out deletes the crawl's keys (and the politeness gate's).
@@ -361,11 +370,11 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path: Path, pg_url: str, redi
 
     client = redis.Redis.from_url(REDIS_URL)
     site = IncSite(tmp_path / "site", N_ARTICLES)
-    # Three requests at a time per worker, six for the domain: the pop lets each worker hold some
-    # (with one request at a time per domain, the victim would seldom hold more than one).
+    # Three requests at a time per worker, nine for the domain: each worker gets its share (with one
+    # request at a time per domain, the victim would seldom hold more than one).
     quick = ("-s", "REDIS_HEARTBEAT_SECONDS=0.5", "-s", "REDIS_WORKER_TIMEOUT=3",
              "-s", "REDIS_DOMAIN_LEASE_SECONDS=3", "-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS=3",
-             "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=6")
+             "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=9")
     with TimedSiteServer(site.root, latency=0.3) as server:
         sources = site.sources(server.base_url)
         victim = Worker(tmp_path / "victim", sources, pg_url, redis_prefix, *quick)
@@ -436,7 +445,8 @@ def test_a_worker_stopped_with_sigterm_puts_its_unfinished_requests_back(tmp_pat
 
     client = redis.Redis.from_url(REDIS_URL)
     site = IncSite(tmp_path / "site", N_ARTICLES)
-    slow = ("-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS=2", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=4")
+    # Two requests at a time per worker, six for the domain: each worker gets its share.
+    slow = ("-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS=2", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=6")
     with TimedSiteServer(site.root, latency=0.3) as server:
         sources = site.sources(server.base_url)
         victim = Worker(tmp_path / "victim", sources, pg_url, redis_prefix, *slow)

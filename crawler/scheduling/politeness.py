@@ -62,10 +62,11 @@ local nxt = start + tonumber(ARGV[1])
 redis.call('SET', KEYS[1], string.format('%d', nxt), 'PX', nxt - now + 60000)
 return start - now
 """
-# KEYS: leases key, the crawl's set of domain keys; ARGV: lease, concurrency, ttl ms. 1 when
-# a lease was taken.
+# KEYS: leases key, the crawl's set of domain keys; ARGV: lease, concurrency, ttl ms[, reservation].
+# 1 when a lease was taken (in place of the reservation the pop made for the request, if any).
 _ACQUIRE = _NOW_MS + """
 redis.call('SADD', KEYS[2], KEYS[1])
+if ARGV[4] then redis.call('ZREM', KEYS[1], ARGV[4]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
@@ -144,7 +145,13 @@ class GlobalPolitenessMiddleware:
             self._n += 1
             lease = f"{self.worker}:{self._n}"
             waited_since = None
-            while not self._acquire(keys=[key, self.domains_key], args=[lease, self.concurrency, self.lease_ms]):
+            args: list[Any] = [lease, self.concurrency, self.lease_ms]
+            if self.workers is not None:
+                reserved = self.workers.claim_reservation(request, domain_slot(request))
+                if reserved is not None:
+                    args.append(reserved)
+            while not self._acquire(keys=[key, self.domains_key], args=args):
+                args = args[:3]  # the reservation, if any, is gone
                 # Rare: the pop takes only requests whose domain is free; a request that did not
                 # come from the queue (robots.txt), or another worker that took the lease first.
                 waited_since = waited_since or time.monotonic()
@@ -158,8 +165,6 @@ class GlobalPolitenessMiddleware:
             if waited_since is not None:
                 self.stats.inc_value(st.POLITENESS_BUSY_SECONDS, time.monotonic() - waited_since)
             request.meta[m.SHARED_DOMAIN_LEASE] = (key, lease)
-        if self.workers is not None:
-            self.workers.past_gate(request)
         if self.delay_ms > 0:
             wait_ms = int(self._reserve(keys=[self._key(request, "next"), self.domains_key], args=[self.delay_ms]))
             if wait_ms > 0:
@@ -168,8 +173,12 @@ class GlobalPolitenessMiddleware:
                 await asyncio.sleep(wait_ms / 1000)
 
     def _give_back(self, request: Request) -> None:
-        if self.workers is not None:
-            self.workers.past_gate(request)  # skipped before the gate (robots.txt, incremental, budget)
+        dropped = self.workers.drop_reservation(request) if self.workers is not None else None
+        if dropped is not None:  # skipped before the gate (robots.txt, incremental, budget): its turn is free
+            try:
+                self.server.zrem(f"{self.prefix}:domain:{dropped[0]}:leases", dropped[1])
+            except Exception as exc:  # noqa: BLE001 - it expires by itself
+                logger.warning("shared crawl: cannot give a domain reservation back: %s", exc)
         held = request.meta.pop(m.SHARED_DOMAIN_LEASE, None)
         if held is not None:
             try:

@@ -254,7 +254,10 @@ class SharedScheduler(Scheduler):
         if request.meta.pop(m.SHARED_HANDOFF, False):  # taken from the queue by this worker's idle poll
             self._local.append(request)
             return True
-        self.crawler.get_extension(_workers_class()).past_gate(request)  # a retry or redirect: not counted
+        workers = self.crawler.get_extension(_workers_class())
+        dropped = workers.drop_reservation(request)  # a retry or redirect before the gate: its turn is free
+        if dropped is not None:
+            workers.server.zrem(f"{workers.prefix}:domain:{dropped[0]}:leases", dropped[1])
         lease = request.meta.pop(m.SHARED_LEASE, None)  # a redirect or retry of a request this worker took
         try:
             try:
@@ -293,10 +296,23 @@ def domain_slot(request: Request) -> str:
     return str(slot).replace("\n", " ")
 
 
+def queue_member(request: Request, data: bytes) -> bytes:
+    """The queue member of *request* serialized as *data*: ``@<8 hex digits><domain>\\n<data>``.
+
+    The hex digits (a hash of the URL) come first so that requests of one
+    priority, which a Redis sorted set orders by member, are spread over the
+    domains rather than grouped by domain: the pop's window of the next
+    :data:`crawler.scheduling.workers.POP_SCAN` requests then holds many
+    domains, not the next one or two.
+    """
+    spread = hashlib.blake2b(request.url.encode(), digest_size=4).hexdigest().encode()
+    return b"@" + spread + domain_slot(request).encode() + b"\n" + data
+
+
 def split_member(member: bytes) -> tuple[str | None, bytes]:
-    """``(domain, serialized request)`` of a queue member (``@<domain>\\n<request>``; a plain one: no domain)."""
+    """``(domain, serialized request)`` of a queue member (:func:`queue_member`; a plain one: no domain)."""
     if member[:1] == b"@":
-        slot, _, data = member[1:].partition(b"\n")
+        slot, _, data = member[9:].partition(b"\n")
         return slot.decode("utf-8", "replace"), data
     return None, member
 
@@ -304,13 +320,13 @@ def split_member(member: bytes) -> tuple[str | None, bytes]:
 class LeasedPriorityQueue(PriorityQueue):
     """scrapy-redis's priority queue whose pop leases the request to this worker, and only one it can start.
 
-    A member is the serialized request behind its domain (``@<domain>\\n``,
-    :func:`split_member`), so the pop can see what the politeness gate would
+    A member is the serialized request behind its domain (:func:`queue_member`), so the pop can see what the politeness gate would
     do with it. The pop is one Lua script
     (:meth:`crawler.scheduling.workers.SharedWorkers.take`): in priority order,
     the first of the next requests whose domain has a free concurrency lease
-    (counting the requests this worker has taken and not yet sent through the
-    gate) is removed from the queue, written into this worker's in-flight hash,
+    (its leases plus the turns reserved by every worker's pops whose requests
+    have not reached the gate yet) is removed from the queue, a turn reserved
+    for it, written into this worker's in-flight hash,
     and the worker marked busy; with every domain of those requests at its
     limit, nothing is taken (a worker does not hoard requests that would wait
     at the gate while other workers could send them). The lease id rides in
@@ -325,7 +341,7 @@ class LeasedPriorityQueue(PriorityQueue):
             raise ValueError("crawler.scheduling.workers.SharedWorkers is not enabled in EXTENSIONS")
 
     def _encode_request(self, request: Request) -> bytes:
-        return b"@" + domain_slot(request).encode() + b"\n" + super()._encode_request(request)
+        return queue_member(request, super()._encode_request(request))
 
     def _decode_request(self, encoded_request: bytes) -> Request:
         return super()._decode_request(split_member(encoded_request)[1])
@@ -337,7 +353,7 @@ class LeasedPriorityQueue(PriorityQueue):
         lease, member = taken
         request = self._decode_request(member)
         request.meta[m.SHARED_LEASE] = lease
-        self.workers.to_gate(request, split_member(member)[0])
+        self.workers.to_gate(request, split_member(member)[0], lease)
         return request
 
 

@@ -103,32 +103,35 @@ redis.call('HSET', KEYS[3], ARGV[1], 'busy|' .. now_s())
 for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], ARGV[3]) end
 return s[1]
 """
-# KEYS: queue, workers, inflight; ARGV: worker, lease[, concurrency, scan, prefix, domain, n, domain, n, ...].
+# KEYS: queue, workers, inflight; ARGV: worker, lease[, concurrency, scan, prefix, reservation, ttl ms].
 # Take the next request, lease it, mark the worker busy. With a per-domain concurrency, the next
-# request among the first `scan` whose domain (a member `@<domain>\n...`) has fewer live gate leases
-# plus this worker's requests on their way to the gate (the domain, n pairs) than the concurrency;
-# none: nothing is taken.
+# request among the first `scan` whose domain (a member `@<8 hex digits><domain>\\n...`) has fewer live entries in
+# the gate's lease set than the concurrency, and reserve its turn there (the reservation counts for
+# every worker until the request reaches the gate, which turns it into its lease); none: nothing taken.
 _POP = """
 local c = tonumber(ARGV[3] or '0')
 local r = redis.call('ZRANGE', KEYS[1], 0, (c > 0 and tonumber(ARGV[4]) or 1) - 1, 'WITHSCORES')
-local pick, score
+local pick, score, lk
 if c <= 0 then pick, score = r[1], r[2] else
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  local own, held = {}, {}
-  for i = 6, #ARGV, 2 do own[ARGV[i]] = tonumber(ARGV[i + 1]) end
+  local held = {}
   for i = 1, #r, 2 do
     local m, slot = r[i], nil
     if string.sub(m, 1, 1) == '@' then
       local sep = string.find(m, '\\n', 1, true)
-      if sep then slot = string.sub(m, 2, sep - 1) end
+      if sep then slot = string.sub(m, 10, sep - 1) end
     end
     if slot == nil then pick, score = m, r[i + 1] break end
-    if held[slot] == nil then
-      held[slot] = redis.call('ZCOUNT', ARGV[5] .. ':domain:' .. slot .. ':leases', '(' .. now, '+inf')
-        + (own[slot] or 0)
+    local key = ARGV[5] .. ':domain:' .. slot .. ':leases'
+    if held[slot] == nil then held[slot] = redis.call('ZCOUNT', key, '(' .. now, '+inf') end
+    if held[slot] < c then
+      pick, score, lk = m, r[i + 1], key
+      redis.call('ZADD', key, now + tonumber(ARGV[7]), ARGV[6])
+      redis.call('PEXPIRE', key, tonumber(ARGV[7]))
+      redis.call('SADD', ARGV[5] .. ':domains', key)
+      break
     end
-    if held[slot] < c then pick, score = m, r[i + 1] break end
   end
 end
 if pick == nil then return false end
@@ -205,11 +208,12 @@ class SharedWorkers:
         self._poll: Any = None
         self._closing = False
         self._idle_since: float | None = None  # idle (DontCloseSpider) since then
-        self._to_gate: Counter[str] = Counter()  # domain -> requests taken, not yet past the gate
+        self._to_gate: dict[str, list[str]] = {}  # domain -> reservations of requests not yet at the gate
         settings = crawler.settings
         #: the politeness gate's per-domain concurrency (0: no gate, or no limit): the pop respects it
         self.gate_concurrency = (settings.getint("REDIS_DOMAIN_CONCURRENCY") if settings.getbool(
             "REDIS_GLOBAL_POLITENESS") and settings.get("REDIS_DOMAIN_CONCURRENCY") is not None else 0)
+        self.gate_lease_ms = int(settings.getfloat("REDIS_DOMAIN_LEASE_SECONDS") * 1000)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SharedWorkers:
@@ -312,25 +316,51 @@ class SharedWorkers:
         lease = str(self._next_lease)
         args: list[Any] = [self.worker_id, lease]
         if self.gate_concurrency > 0:
-            args += [self.gate_concurrency, POP_SCAN, self.prefix]
-            for slot, n in self._to_gate.items():
-                args += [slot, n]
+            args += [self.gate_concurrency, POP_SCAN, self.prefix, self.reservation(lease), self.gate_lease_ms]
         data = self._script("pop")(keys=[self.queue_key, self.workers_key, self.inflight_key], args=args)
         return None if data is None else (lease, data)
 
-    def to_gate(self, request: Request, slot: str | None) -> None:
-        """*request* was taken for *slot*: counted against its domain until it is past the gate."""
-        if self.gate_concurrency > 0 and slot is not None:
-            self._to_gate[slot] += 1
-            request.meta[m.SHARED_GATE_PENDING] = slot
+    def reservation(self, lease: str) -> str:
+        """The member of the gate's lease set that reserves the domain's turn for the request of *lease*."""
+        return f"{self.worker_id}|reserved|{lease}"
 
-    def past_gate(self, request: Request) -> None:
-        """*request* holds its gate lease now, or will not reach the gate (skipped, failed, re-queued)."""
-        slot = request.meta.pop(m.SHARED_GATE_PENDING, None)
-        if slot is not None and self._to_gate[slot] > 0:
-            self._to_gate[slot] -= 1
-            if not self._to_gate[slot]:
-                del self._to_gate[slot]
+    def to_gate(self, request: Request, slot: str | None, lease: str) -> None:
+        """*request* (of *lease*) was taken with a reservation for *slot*: remember it until the gate."""
+        if self.gate_concurrency > 0 and slot is not None:
+            member = self.reservation(lease)
+            self._to_gate.setdefault(slot, []).append(member)
+            request.meta[m.SHARED_GATE_PENDING] = (slot, member)
+
+    def claim_reservation(self, request: Request, slot: str) -> str | None:
+        """At the gate: the reservation *request* can turn into its lease, or None.
+
+        Its own, if nobody used it; else (a request that did not come from the
+        queue, e.g. robots.txt, which requests of this worker on their way to
+        the gate wait for) one of this worker's reservations for the domain:
+        the request it was made for then asks for a lease like any other.
+        """
+        own = request.meta.pop(m.SHARED_GATE_PENDING, None)
+        waiting = self._to_gate.get(slot, [])
+        if own is not None and own[1] in waiting:
+            member = own[1]
+        elif waiting:
+            member = waiting[0]
+        else:
+            return None
+        waiting.remove(member)
+        if not waiting:
+            self._to_gate.pop(slot, None)
+        return member
+
+    def drop_reservation(self, request: Request) -> tuple[str, str] | None:
+        """*request* will not reach the gate (skipped, failed, re-queued): ``(slot, member)`` to delete, or None."""
+        own = request.meta.pop(m.SHARED_GATE_PENDING, None)
+        if own is None or own[1] not in self._to_gate.get(own[0], []):
+            return None
+        self._to_gate[own[0]].remove(own[1])
+        if not self._to_gate[own[0]]:
+            del self._to_gate[own[0]]
+        return own
 
     def release(self, lease: str | None) -> None:
         """The leased request is done (its outcome is stored or queued)."""
@@ -428,7 +458,7 @@ class SharedWorkers:
         slot, data = split_member(member)
         request = request_from_dict(picklecompat.loads(data), spider=self.crawler.spider)  # trusted Redis
         request.meta[m.SHARED_LEASE] = lease
-        self.to_gate(request, slot)
+        self.to_gate(request, slot, lease)
         request.meta[m.SHARED_HANDOFF] = True
         self.end_idle()
         self.stats.inc_value(st.SHARED_HANDOFFS)
