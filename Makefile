@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-requirements
 DEV_STAMP := $(VENV)/.installed-requirements-dev
 
-.PHONY: venv dev demo test lint fuzz bench bench-extract bench-dedup bench-crawl bench-export bench-serve bench-hostile clean
+.PHONY: venv dev demo test lint fuzz bench bench-extract bench-dedup bench-crawl bench-export bench-serve bench-hostile bench-shared clean
 
 # Runtime only (requirements.txt): all `make demo` needs.
 $(STAMP): requirements.txt
@@ -58,6 +58,10 @@ bench-serve: dev
 
 bench-hostile: dev
 	$(BIN)/python benchmarks/bench_hostile.py --write
+
+# Shared crawl (crawl --redis) with 1, 2 and 3 workers: needs PostgreSQL and Redis on 127.0.0.1.
+bench-shared: dev
+	$(BIN)/python benchmarks/bench_shared.py --write
 
 clean:
 	rm -rf data/demo .pytest_cache

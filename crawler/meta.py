@@ -75,6 +75,12 @@ INCREMENTAL_REFETCH: Final = "incremental_refetch"  # str: why a known page is f
 INCREMENTAL_CONDITIONAL: Final = "incremental_conditional"  # bool: sent with If-None-Match / If-Modified-Since
 INCREMENTAL_UNCONDITIONAL: Final = "incremental_unconditional"  # bool: set by a caller to never send validators
 
+# -- set by the shared crawl (crawler.scheduling.shared, .workers, .politeness) ------------
+SHARED_LEASE: Final = "shared_lease"  # str: the in-flight lease of a request taken from the shared queue
+SHARED_HANDOFF: Final = "shared_handoff"  # bool: taken by the idle poll, kept in this worker's scheduler
+SHARED_DOMAIN_LEASE: Final = "shared_domain_lease"  # (str, str): the per-domain concurrency lease held
+SHARED_GATE_PENDING: Final = "shared_gate_pending"  # str: taken from the queue, not yet past the gate (its domain)
+
 # -- set by Scrapy -------------------------------------------------------------------------
 REDIRECT_URLS: Final = "redirect_urls"  # list[str]: the URLs redirected from (RedirectMiddleware)
 

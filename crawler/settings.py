@@ -208,17 +208,21 @@ LOG_LEVEL = "INFO"
 LOG_FORMATTER = "crawler.logformatter.ShortItemLogFormatter"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
-# --- Shared crawl through Redis (crawler/scheduling/shared.py; `crawl --redis URL`) -----
+# --- Shared crawl through Redis (`crawl --redis URL`; crawler/scheduling/shared.py) -----
 # Workers pointed at the same Redis and PostgreSQL database share one frontier
-# (a sorted set of serialized requests), one seen-set (request fingerprints)
-# and the database's dedup index. `crawl --redis` (or $REDIS_URL) sets
-# REDIS_URL and plugs in SCHEDULER = "crawler.scheduling.shared.RedisScheduler" and
-# DUPEFILTER_CLASS = "crawler.scheduling.shared.RedisDupeFilter".
+# and one seen-set (scrapy-redis's Scheduler, PriorityQueue and RFPDupeFilter)
+# and the database's dedup index. `crawl --redis` (or $REDIS_URL) sets REDIS_URL
+# and scrapy-redis's own settings (SCHEDULER, SCHEDULER_QUEUE_CLASS,
+# DUPEFILTER_CLASS, SCHEDULER_PERSIST, SCHEDULER_QUEUE_KEY, SCHEDULER_DUPEFILTER_KEY),
+# plus the end rule and in-flight leases (crawler/scheduling/workers.py) and
+# the global politeness gate (crawler/scheduling/politeness.py).
 REDIS_URL = None
 # Keys live under this prefix; empty: derived from the database (host, port,
 # name), the sources file's content and --only, so different crawls never mix.
 REDIS_KEY_PREFIX = ""
-REDIS_HEARTBEAT_SECONDS = 5.0  # a worker refreshes its liveness this often
+# A worker refreshes its liveness this often, and puts back the in-flight
+# requests of workers found dead.
+REDIS_HEARTBEAT_SECONDS = 5.0
 REDIS_WORKER_TIMEOUT = 60.0  # a worker silent this long is taken for dead
 REDIS_IDLE_POLL_SECONDS = 0.5  # an idle worker looks at the frontier this often
 # Every key expires this long after the last worker's heartbeat (keys of a
@@ -226,3 +230,13 @@ REDIS_IDLE_POLL_SECONDS = 0.5  # an idle worker looks at the frontier this often
 # the frontier are deleted when the last worker of a shared crawl leaves.
 REDIS_KEY_TTL_SECONDS = 86_400
 REDIS_CONNECT_TIMEOUT = 5.0
+# Politeness across workers: the per-domain delay and concurrency hold for all
+# workers together (each worker's own slots then run without delay, jitter or
+# AutoThrottle). Unset (None): DOWNLOAD_DELAY and CONCURRENT_REQUESTS_PER_DOMAIN.
+REDIS_GLOBAL_POLITENESS = True
+REDIS_DOMAIN_DELAY = None
+REDIS_DOMAIN_CONCURRENCY = None
+# A per-domain concurrency lease not given back (its worker was killed) frees
+# itself after this long: longer than a download (DOWNLOAD_TIMEOUT).
+REDIS_DOMAIN_LEASE_SECONDS = 60.0
+REDIS_DOMAIN_POLL_SECONDS = 0.05  # a request waiting for a domain's lease asks again this often

@@ -78,13 +78,21 @@ IMPORT_DROPPED: Final = "import/dropped"  # records that are not articles
 IMPORT_BAD: Final = "import/bad/"  # + reason: malformed lines
 IMPORT_FIXED: Final = "import/fixed/"  # + repair: fields of kept records repaired (controls removed, cut, dropped)
 
-# -- shared crawl (crawler.scheduling.shared) -----------------------------------------------
+# -- shared crawl (crawler.scheduling.shared, .workers, .politeness) ------------------------------
 SHARED_WORKER_ID: Final = "shared/worker_id"  # this worker's id (set only in a shared crawl)
 SHARED_JOINED_RUNNING: Final = "shared/joined_running"  # workers already running when this one joined
 SHARED_DEQUEUED: Final = "shared/dequeued"  # requests taken from the shared frontier
 SHARED_ENQUEUED_LOCAL: Final = "shared/enqueued_local"  # requests that could not be shared
 SHARED_IDLE_POLLS: Final = "shared/idle_polls"  # looks at the frontier while idle
-SHARED_REDIS_ERRORS: Final = "shared/redis_errors"  # Redis errors (requests lost)
+SHARED_IDLE_SECONDS: Final = "shared/idle_seconds"  # time this worker was idle with the crawl not over
+SHARED_REDIS_ERRORS: Final = "shared/redis_errors"  # Redis errors
+SHARED_REQUEUED: Final = "shared/requeued"  # in-flight requests of dead workers put back in the queue by this one
+SHARED_LEFT_REQUEUED: Final = "shared/left_requeued"  # this worker's unfinished requests put back as it left
+SHARED_HANDOFFS: Final = "shared/handoffs"  # requests the idle poll took (it wakes the engine)
+POLITENESS_WAITS: Final = "shared/politeness/waits"  # requests held back for a domain's delay
+POLITENESS_WAIT_SECONDS: Final = "shared/politeness/wait_seconds"  # the time they waited, in all
+POLITENESS_BUSY: Final = "shared/politeness/busy"  # polls for a domain at its concurrency
+POLITENESS_BUSY_SECONDS: Final = "shared/politeness/busy_seconds"  # time requests waited for a domain's lease
 
 
 class SourceCount:

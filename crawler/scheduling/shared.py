@@ -1,132 +1,70 @@
-"""Shared crawl through Redis (``crawl --redis URL``): many workers, one frontier, one seen-set.
+"""Shared crawl through Redis (``crawl --redis URL``) on scrapy-redis: many workers, one frontier.
 
 Any number of ``crawl --redis URL`` processes, on one machine or many, pointed
 at the same Redis and the same PostgreSQL database, crawl together; each page
-is fetched by one of them. The design is rmax/scrapy-redis's, written small
-for this project (scrapy-redis 0.9.1 is MIT but has no rule for ending a crawl
-shared by workers that are not Redis-fed spiders):
+is fetched by one of them. The frontier and the seen-set are rmax/scrapy-redis's
+(MIT, pinned in requirements.txt), configured by its own settings, which
+:func:`prepare_shared` sets:
 
-:class:`RedisScheduler` (``SCHEDULER``)
-    Every request of every worker goes to one Redis sorted set (score:
-    ``-priority``) as a pickled :meth:`scrapy.Request.to_dict`, and any worker
-    takes the next one. Requests that cannot be serialized (a callback that is
-    not a spider method) stay in a small local queue.
-:class:`RedisDupeFilter` (``DUPEFILTER_CLASS``)
-    A Redis set of request fingerprints (SADD): a URL is scheduled once per
-    shared crawl, whichever worker finds it.
-The end of a shared crawl
-    Each worker has an entry in a Redis hash: ``busy`` or ``idle`` plus a
-    heartbeat time (Redis server time, so clocks of different hosts do not
-    matter). Taking a request marks the worker busy in the same Lua script; a
-    worker whose engine has nothing left marks itself idle and stops only when
-    the frontier is empty *and* every live worker is idle; until then it keeps
-    polling the frontier (``REDIS_IDLE_POLL_SECONDS``). A worker silent for
-    ``REDIS_WORKER_TIMEOUT`` is taken for dead.
-Memory in Redis
-    The seen-set and the frontier are deleted when the last worker leaves; a
-    worker that joins when no live worker is left starts a fresh crawl (the
-    leftovers of killed workers are dropped: the database's incremental state
-    finds those pages again). Every key also expires ``REDIS_KEY_TTL_SECONDS``
-    after the last heartbeat.
+``SCHEDULER`` = :class:`SharedScheduler`
+    scrapy-redis's ``Scheduler``, with ``SCHEDULER_PERSIST`` on (a worker that
+    leaves must not delete the frontier of the others) and two small changes:
+    a request that cannot be serialized (a callback that is not a spider
+    method) stays in a local queue instead of failing, and a redirect or retry
+    of a request this worker had taken hands that request's lease back.
+``SCHEDULER_QUEUE_CLASS`` = :class:`LeasedPriorityQueue`
+    scrapy-redis's ``PriorityQueue`` (a sorted set, ``SCHEDULER_QUEUE_KEY`` =
+    ``<prefix>:queue``) whose pop also writes the request into this worker's
+    in-flight hash, atomically (a Lua script): what a killed worker had taken
+    is not lost (:mod:`crawler.scheduling.workers`).
+``DUPEFILTER_CLASS`` = ``scrapy_redis.dupefilter.RFPDupeFilter``
+    unchanged: a Redis set of request fingerprints (``SCHEDULER_DUPEFILTER_KEY``
+    = ``<prefix>:seen``).
 
-Keys: ``<prefix>:queue``, ``<prefix>:seen``, ``<prefix>:workers``; the prefix
-(``REDIS_KEY_PREFIX``) is derived by :func:`key_prefix` from the database and
-the sources, so two different shared crawls never mix.
+What scrapy-redis does not do is in two modules of our own, each plugged in by
+:func:`plug_in`: :mod:`crawler.scheduling.workers` (the end of a crawl that is
+not fed from a Redis list, and in-flight recovery) and
+:mod:`crawler.scheduling.politeness` (per-domain delay and concurrency across
+workers). Keys live under one prefix (``REDIS_KEY_PREFIX``), derived by
+:func:`key_prefix` from the database and the sources, so two different shared
+crawls never mix.
 
-Redis must be trusted: the frontier holds pickled requests, which every worker
-unpickles. A shared crawl needs PostgreSQL (SQLite is one machine's file, so
-it is refused); the database's overlap lock is taken in shared mode
-(:class:`crawler.scheduling.lock.CrawlLock`), so a normal crawl still exits 75 while any
-worker runs. Known limits: a request a worker has taken is lost if that worker
-is killed; the per-source request budget is counted per worker.
+Redis must be trusted: the frontier holds pickled requests (scrapy-redis's
+``picklecompat``), which every worker unpickles. A shared crawl needs
+PostgreSQL (SQLite is one machine's file, so it is refused); the database's
+overlap lock is taken in shared mode (:class:`crawler.scheduling.lock.CrawlLock`),
+so a normal crawl still exits 75 while any worker runs. The per-source request
+budget is counted per worker.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import pickle
-import socket
-import uuid
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scrapy import signals
-from scrapy.core.scheduler import BaseScheduler
-from scrapy.dupefilters import BaseDupeFilter
-from scrapy.exceptions import CloseSpider, DontCloseSpider
-from scrapy.utils.misc import build_from_crawler, load_object
-from scrapy.utils.request import request_from_dict
+from scrapy_redis.queue import PriorityQueue
+from scrapy_redis.scheduler import Scheduler
 
+from crawler import meta as m
 from crawler import stats as st
-from crawler.scheduling.services import CrawlServices
 
 if TYPE_CHECKING:
     from redis import Redis
-    from scrapy import Spider
     from scrapy.crawler import Crawler
     from scrapy.http import Request
     from scrapy.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RedisDupeFilter", "RedisScheduler", "SharedCrawlError", "initialise_database", "key_prefix",
-           "prepare_shared", "redis_client"]
+__all__ = ["LeasedPriorityQueue", "SharedCrawlError", "SharedScheduler", "domain_slot", "initialise_database",
+           "key_prefix", "plug_in", "prepare_shared", "redis_client", "split_member"]
 
 APP_PREFIX = "arabic-news-crawler"
-
-# A worker joins: forget dead workers; with no live one left, start afresh.
-_JOIN = """
-local now = tonumber(redis.call('TIME')[1])
-local live = 0
-local w = redis.call('HGETALL', KEYS[3])
-for i = 1, #w, 2 do
-  local ts = tonumber(string.match(w[i + 1], '|(%d+)$'))
-  if ts == nil or now - ts > tonumber(ARGV[2]) then redis.call('HDEL', KEYS[3], w[i]) else live = live + 1 end
-end
-if live == 0 then redis.call('DEL', KEYS[1], KEYS[2]) end
-redis.call('HSET', KEYS[3], ARGV[1], 'busy|' .. now)
-for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], ARGV[3]) end
-return live
-"""
-# Take the next request and mark the worker busy, atomically.
-_POP = """
-local r = redis.call('ZPOPMIN', KEYS[1])
-if #r == 0 then return false end
-redis.call('HSET', KEYS[2], ARGV[1], 'busy|' .. redis.call('TIME')[1])
-return r[1]
-"""
-# The worker is idle: 1 when the frontier is empty and every live worker is idle.
-_IDLE = """
-local now = tonumber(redis.call('TIME')[1])
-redis.call('HSET', KEYS[2], ARGV[1], 'idle|' .. now)
-if redis.call('ZCARD', KEYS[1]) > 0 then return 0 end
-local w = redis.call('HGETALL', KEYS[2])
-for i = 1, #w, 2 do
-  local state, ts = string.match(w[i + 1], '^(%a+)|(%d+)$')
-  if ts == nil or now - tonumber(ts) > tonumber(ARGV[2]) then redis.call('HDEL', KEYS[2], w[i])
-  elseif state ~= 'idle' then return 0 end
-end
-return 1
-"""
-# Refresh the worker's heartbeat (keeping its state) and every key's TTL.
-_HEARTBEAT = """
-local cur = redis.call('HGET', KEYS[3], ARGV[1])
-local state = 'busy'
-if cur then state = string.match(cur, '^(%a+)') or 'busy' end
-redis.call('HSET', KEYS[3], ARGV[1], state .. '|' .. redis.call('TIME')[1])
-for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], ARGV[2]) end
-return 1
-"""
-# The worker leaves; the last one out deletes the shared crawl's keys.
-_LEAVE = """
-redis.call('HDEL', KEYS[3], ARGV[1])
-if redis.call('HLEN', KEYS[3]) == 0 then redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]) return 1 end
-return 0
-"""
 
 
 class SharedCrawlError(RuntimeError):
@@ -211,11 +149,42 @@ def prepare_shared(settings: Settings, redis_url: str, db_url: str | None = None
         raise SharedCrawlError(f"Redis {describe_redis(redis_url)} is unreachable: {reason}") from None
     prefix = settings.get("REDIS_KEY_PREFIX") or key_prefix(db_url, sources_path or settings.get("SOURCES_FILE"),
                                                             only)
-    for name, value in (("REDIS_URL", redis_url), ("REDIS_KEY_PREFIX", prefix),
-                        ("SCHEDULER", "crawler.scheduling.shared.RedisScheduler"),
-                        ("DUPEFILTER_CLASS", "crawler.scheduling.shared.RedisDupeFilter")):
-        settings.set(name, value, priority="cmdline")
+    if "%" in prefix:  # scrapy-redis formats its keys with `key % {"spider": name}`
+        raise SharedCrawlError(f"REDIS_KEY_PREFIX {prefix!r}: '%' is not allowed in a key prefix")
+    plug_in(settings, redis_url, prefix)
     return prefix
+
+
+def plug_in(settings: Settings, redis_url: str, prefix: str) -> None:
+    """Configure scrapy-redis and our three additions in *settings* (see the module docstring).
+
+    scrapy-redis's settings are set at "cmdline" priority: the keys follow
+    ``REDIS_KEY_PREFIX`` (which :class:`crawler.scheduling.workers.SharedWorkers`
+    uses too) and ``SCHEDULER_PERSIST`` stays on (the last worker out deletes
+    the keys, not each worker that leaves).
+    """
+    forced = {
+        "REDIS_URL": redis_url, "REDIS_KEY_PREFIX": prefix,
+        "SCHEDULER": "crawler.scheduling.shared.SharedScheduler",
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        "SCHEDULER_QUEUE_CLASS": "crawler.scheduling.shared.LeasedPriorityQueue",
+        "SCHEDULER_PERSIST": True, "SCHEDULER_QUEUE_KEY": f"{prefix}:queue",
+        "SCHEDULER_DUPEFILTER_KEY": f"{prefix}:seen",
+    }
+    logger.debug("shared crawl: the local DUPEFILTER_CLASS %s gives way to scrapy-redis's",
+                 settings["DUPEFILTER_CLASS"])
+    for name, value in forced.items():
+        settings.set(name, value, priority="cmdline")
+    settings["EXTENSIONS"] = {**settings.getdict("EXTENSIONS"), "crawler.scheduling.workers.SharedWorkers": 60}
+    settings["SPIDER_MIDDLEWARES"] = {**settings.getdict("SPIDER_MIDDLEWARES"),
+                                      "crawler.scheduling.workers.InFlightSpiderMiddleware": 10}
+    downloader = {**settings.getdict("DOWNLOADER_MIDDLEWARES"),
+                  "crawler.scheduling.workers.InFlightDownloaderMiddleware": 1}
+    if settings.getbool("REDIS_GLOBAL_POLITENESS"):
+        from crawler.scheduling.politeness import global_politeness
+
+        downloader.update(global_politeness(settings))
+    settings["DOWNLOADER_MIDDLEWARES"] = downloader
 
 
 def initialise_database(settings: Settings, url: str) -> None:
@@ -246,202 +215,152 @@ def initialise_database(settings: Settings, url: str) -> None:
         db.close()
 
 
-class RedisDupeFilter(BaseDupeFilter):
-    """Request fingerprints in one Redis set, shared by every worker (``<prefix>:seen``).
+class SharedScheduler(Scheduler):
+    """scrapy-redis's scheduler, with a local queue for what cannot be shared and lease hand-back.
 
-    Args:
-        server: the Redis client.
-        key: the set's key.
-        fingerprinter: the crawler's request fingerprinter.
-        stats: the stats collector (``dupefilter/filtered``).
-        debug: log every filtered request (``DUPEFILTER_DEBUG``).
+    Settings: scrapy-redis's (``SCHEDULER_PERSIST``, ``SCHEDULER_QUEUE_KEY``,
+    ``SCHEDULER_QUEUE_CLASS``, ``SCHEDULER_DUPEFILTER_KEY``, ``DUPEFILTER_CLASS``,
+    ``REDIS_URL``, ``REDIS_PARAMS``).
     """
 
-    def __init__(self, server: Redis, key: str, fingerprinter: Any = None, stats: Any = None,
-                 debug: bool = False) -> None:
-        from scrapy.utils.request import RequestFingerprinter
-
-        self.server = server
-        self.key = key
-        self.fingerprinter = fingerprinter or RequestFingerprinter()
-        self.stats = stats
-        self.debug = debug
+    crawler: Crawler
+    counts: Any  # the crawler's stats
+    _local: deque[Request]
+    _missed: bool  # the last pop found nothing to start
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> RedisDupeFilter:
-        return cls(CrawlServices.of(crawler).redis, f"{crawler_prefix(crawler)}:seen", crawler.request_fingerprinter,
-                   crawler.stats, crawler.settings.getbool("DUPEFILTER_DEBUG"))
-
-    def request_seen(self, request: Request) -> bool:
-        return self.server.sadd(self.key, self.fingerprinter.fingerprint(request).hex()) == 0
-
-    def log(self, request: Request, spider: Any) -> None:
-        if self.debug:
-            logger.debug("Filtered duplicate request: %s", request)
-        if self.stats is not None:
-            self.stats.inc_value(st.DUPEFILTER_FILTERED)
-
-
-class RedisScheduler(BaseScheduler):
-    """The shared frontier: a Redis sorted set of serialized requests (``<prefix>:queue``).
-
-    Settings:
-        REDIS_URL, REDIS_KEY_PREFIX: where the shared crawl lives.
-        DUPEFILTER_CLASS: the duplicate filter (:class:`RedisDupeFilter` in a shared crawl).
-        REDIS_HEARTBEAT_SECONDS: liveness refresh (default 5).
-        REDIS_WORKER_TIMEOUT: a worker silent this long is dead (default 60).
-        REDIS_IDLE_POLL_SECONDS: an idle worker polls the frontier this often (default 0.5).
-        REDIS_KEY_TTL_SECONDS: keys expire this long after the last heartbeat (default 1 day).
-    """
-
-    def __init__(self, crawler: Crawler, server: Redis, prefix: str, dupefilter: BaseDupeFilter, *,
-                 heartbeat: float = 5.0, worker_timeout: float = 60.0, idle_poll: float = 0.5,
-                 key_ttl: int = 86_400) -> None:
-        self.crawler = crawler
-        self.stats = crawler.stats
-        self.server = server
-        self.prefix = prefix
-        self.df = dupefilter
-        self.heartbeat = heartbeat
-        self.worker_timeout = worker_timeout
-        self.idle_poll = idle_poll
-        self.key_ttl = key_ttl
-        self.queue_key, self.seen_key, self.workers_key = (f"{prefix}:{k}" for k in ("queue", "seen", "workers"))
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self._scripts = {name: server.register_script(text) for name, text in
-                         (("join", _JOIN), ("pop", _POP), ("idle", _IDLE), ("heartbeat", _HEARTBEAT),
-                          ("leave", _LEAVE))}
-        self._local: deque[Request] = deque()  # unserializable requests
-        self._beat: Any = None
-        self._poke_call: Any = None
-        self._closing = False
-        self.spider: Spider | None = None
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> RedisScheduler:
-        settings = crawler.settings
-        dupefilter = build_from_crawler(load_object(settings["DUPEFILTER_CLASS"]), crawler)
-        scheduler = cls(crawler, CrawlServices.of(crawler).redis, crawler_prefix(crawler), dupefilter,
-                        heartbeat=settings.getfloat("REDIS_HEARTBEAT_SECONDS"),
-                        worker_timeout=settings.getfloat("REDIS_WORKER_TIMEOUT"),
-                        idle_poll=settings.getfloat("REDIS_IDLE_POLL_SECONDS"),
-                        key_ttl=settings.getint("REDIS_KEY_TTL_SECONDS"))
-        crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
+    def from_crawler(cls, crawler: Crawler) -> SharedScheduler:
+        scheduler = super().from_crawler(crawler)
+        scheduler.crawler = crawler
+        scheduler._local = deque()
+        scheduler._missed = False
+        # scrapy-redis counts with the `spider` argument Scrapy deprecated: we count ourselves.
+        scheduler.counts = scheduler.stats
+        scheduler.stats = None
         return scheduler
 
-    @property
-    def _keys(self) -> list[str]:
-        return [self.queue_key, self.seen_key, self.workers_key]
-
-    # -- BaseScheduler ------------------------------------------------------------------
-    def open(self, spider: Spider) -> Any:
-        from twisted.internet import task
-
-        self.spider = spider
-        live = self._scripts["join"](keys=self._keys, args=[self.worker_id, int(self.worker_timeout), self.key_ttl])
-        logger.info("shared crawl %s: joined as %s (%s)", self.prefix, self.worker_id,
-                    f"{live} other worker(s) running" if live else "first worker: a fresh frontier")
-        self.stats.set_value(st.SHARED_WORKER_ID, self.worker_id)
-        self.stats.set_value(st.SHARED_JOINED_RUNNING, int(live))
-        if self.heartbeat > 0:
-            self._beat = task.LoopingCall(self._heartbeat)
-            self._beat.start(self.heartbeat, now=False)
-        return self.df.open()
-
-    def close(self, reason: str) -> Any:
-        self._closing = True
-        if self._poke_call is not None and self._poke_call.active():
-            self._poke_call.cancel()
-        if self._beat is not None and self._beat.running:
-            self._beat.stop()
+    def close(self, reason: str) -> None:
         if self._local:
-            logger.warning("shared crawl: %d unserializable request(s) were not crawled", len(self._local))
-        try:
-            if self._scripts["leave"](keys=self._keys, args=[self.worker_id]):
-                logger.info("shared crawl %s: last worker out, frontier and seen-set deleted", self.prefix)
-        except Exception as exc:  # noqa: BLE001 - Redis gone: the keys expire by themselves
-            logger.error("shared crawl: cannot leave cleanly: %s", _first_line(exc))
-        return self.df.close(reason)
+            logger.warning("shared crawl: %d request(s) kept on this worker were not crawled", len(self._local))
+        super().close(reason)
 
     def has_pending_requests(self) -> bool:
-        if self._local:
-            return True
-        try:
-            return bool(self.server.zcard(self.queue_key))
-        except Exception as exc:  # noqa: BLE001 - redis errors
-            logger.error("shared crawl: Redis error: %s", _first_line(exc))
-            return False
+        # After a pop that found nothing this worker could start now (every domain at the head of
+        # the queue at its limit), the engine may go idle: the idle poll then takes what frees up.
+        return bool(self._local) or (not self._missed and super().has_pending_requests())
 
     def enqueue_request(self, request: Request) -> bool:
+        self._missed = False
+        if request.meta.pop(m.SHARED_HANDOFF, False):  # taken from the queue by this worker's idle poll
+            self._local.append(request)
+            return True
+        workers = self.crawler.get_extension(_workers_class())
+        dropped = workers.drop_reservation(request)  # a retry or redirect before the gate: its turn is free
+        if dropped is not None:
+            workers.server.zrem(f"{workers.prefix}:domain:{dropped[0]}:leases", dropped[1])
+        lease = request.meta.pop(m.SHARED_LEASE, None)  # a redirect or retry of a request this worker took
         try:
-            if not request.dont_filter and self.df.request_seen(request):
-                self.df.log(request, self.spider)
-                return False
             try:
-                data = pickle.dumps(request.to_dict(spider=self.spider), protocol=pickle.HIGHEST_PROTOCOL)
+                added = super().enqueue_request(request)
             except (ValueError, TypeError, AttributeError, pickle.PicklingError) as exc:
-                logger.debug("not shareable, kept local: %s (%s)", request, exc)
+                logger.debug("not shareable, kept on this worker: %s (%s)", request, exc)
                 self._local.append(request)
-                self.stats.inc_value(st.SHARED_ENQUEUED_LOCAL)
+                self.counts.inc_value(st.SHARED_ENQUEUED_LOCAL)
                 return True
-            self.server.zadd(self.queue_key, {data: -request.priority})
-        except Exception as exc:  # noqa: BLE001 - redis errors: the request is lost, counted
-            logger.error("shared crawl: cannot schedule %s: %s", request.url, _first_line(exc))
-            self.stats.inc_value(st.SHARED_REDIS_ERRORS)
-            return False
-        self.stats.inc_value(st.SCHEDULER_ENQUEUED)
-        self.stats.inc_value(f"{st.SCHEDULER_ENQUEUED}/redis")
-        return True
+        finally:
+            if lease is not None:  # its follow-up is in the queue (or filtered): the lease is done
+                self.crawler.get_extension(_workers_class()).release(lease)
+        if added:
+            self.counts.inc_value(st.SCHEDULER_ENQUEUED)
+            self.counts.inc_value(f"{st.SCHEDULER_ENQUEUED}/redis")
+        return added
 
     def next_request(self) -> Request | None:
         if self._local:
             return self._local.popleft()
-        try:
-            data = self._scripts["pop"](keys=[self.queue_key, self.workers_key], args=[self.worker_id])
-        except Exception as exc:  # noqa: BLE001 - redis errors
-            logger.error("shared crawl: cannot read the frontier: %s", _first_line(exc))
-            self.stats.inc_value(st.SHARED_REDIS_ERRORS)
-            return None
-        if data is None:
-            return None
-        request = request_from_dict(pickle.loads(data), spider=self.spider)  # noqa: S301 - trusted Redis
-        self.stats.inc_value(st.SCHEDULER_DEQUEUED)
-        self.stats.inc_value(f"{st.SCHEDULER_DEQUEUED}/redis")
-        self.stats.inc_value(st.SHARED_DEQUEUED)
+        request = super().next_request()
+        self._missed = request is None
+        if request is not None:
+            self.crawler.get_extension(_workers_class()).end_idle()
+            self.counts.inc_value(st.SCHEDULER_DEQUEUED)
+            self.counts.inc_value(f"{st.SCHEDULER_DEQUEUED}/redis")
+            self.counts.inc_value(st.SHARED_DEQUEUED)
         return request
 
-    # -- the end of a shared crawl -------------------------------------------------------
-    def spider_idle(self, **_: Any) -> None:
-        """This worker has nothing left: stop only when the whole shared crawl has nothing left."""
-        if self._closing:
-            return
-        try:
-            done = self._scripts["idle"](keys=[self.queue_key, self.workers_key],
-                                         args=[self.worker_id, int(self.worker_timeout)])
-        except Exception as exc:  # noqa: BLE001 - redis errors
-            logger.error("shared crawl: Redis error while idle: %s", _first_line(exc))
-            raise CloseSpider("shared_redis_error") from None
-        if done:
-            logger.info("shared crawl %s: frontier empty and every worker idle", self.prefix)
-            return
-        self.stats.inc_value(st.SHARED_IDLE_POLLS)
-        if self._poke_call is None or not self._poke_call.active():
-            from twisted.internet import reactor
 
-            self._poke_call = reactor.callLater(self.idle_poll, self._poke)
-        raise DontCloseSpider
+def domain_slot(request: Request) -> str:
+    """The politeness gate's name for the domain of *request* (Scrapy's download slot: its host)."""
+    from scrapy.utils.httpobj import urlparse_cached
 
-    def _poke(self) -> None:
-        """Make the engine look at the frontier again (it otherwise waits for its 5 s heartbeat)."""
-        slot = getattr(self.crawler.engine, "_slot", None)
-        if slot is not None and slot.closing is None and not self._closing:
-            slot.nextcall.schedule()
+    slot = request.meta.get("download_slot") or urlparse_cached(request).hostname or ""
+    return str(slot).replace("\n", " ")
 
-    def _heartbeat(self) -> None:
-        try:
-            self._scripts["heartbeat"](keys=self._keys, args=[self.worker_id, self.key_ttl])
-        except Exception as exc:  # noqa: BLE001 - a missed heartbeat is not fatal
-            logger.warning("shared crawl: heartbeat failed: %s", _first_line(exc))
+
+def queue_member(request: Request, data: bytes) -> bytes:
+    """The queue member of *request* serialized as *data*: ``@<8 hex digits><domain>\\n<data>``.
+
+    The hex digits (a hash of the URL) come first so that requests of one
+    priority, which a Redis sorted set orders by member, are spread over the
+    domains rather than grouped by domain: the pop's window of the next
+    :data:`crawler.scheduling.workers.POP_SCAN` requests then holds many
+    domains, not the next one or two.
+    """
+    spread = hashlib.blake2b(request.url.encode(), digest_size=4).hexdigest().encode()
+    return b"@" + spread + domain_slot(request).encode() + b"\n" + data
+
+
+def split_member(member: bytes) -> tuple[str | None, bytes]:
+    """``(domain, serialized request)`` of a queue member (:func:`queue_member`; a plain one: no domain)."""
+    if member[:1] == b"@":
+        slot, _, data = member[9:].partition(b"\n")
+        return slot.decode("utf-8", "replace"), data
+    return None, member
+
+
+class LeasedPriorityQueue(PriorityQueue):
+    """scrapy-redis's priority queue whose pop leases the request to this worker, and only one it can start.
+
+    A member is the serialized request behind its domain (:func:`queue_member`), so the pop can see what the politeness gate would
+    do with it. The pop is one Lua script
+    (:meth:`crawler.scheduling.workers.SharedWorkers.take`): in priority order,
+    the first of the next requests whose domain has a free concurrency lease
+    (its leases plus the turns reserved by every worker's pops whose requests
+    have not reached the gate yet) is removed from the queue, a turn reserved
+    for it, written into this worker's in-flight hash,
+    and the worker marked busy; with every domain of those requests at its
+    limit, nothing is taken (a worker does not hoard requests that would wait
+    at the gate while other workers could send them). The lease id rides in
+    ``request.meta`` (:data:`crawler.meta.SHARED_LEASE`) until the response or
+    failure has been processed.
+    """
+
+    def __init__(self, server: Redis, spider: Any, key: str, serializer: Any = None) -> None:
+        super().__init__(server, spider, key, serializer)
+        self.workers = spider.crawler.get_extension(_workers_class())
+        if self.workers is None:
+            raise ValueError("crawler.scheduling.workers.SharedWorkers is not enabled in EXTENSIONS")
+
+    def _encode_request(self, request: Request) -> bytes:
+        return queue_member(request, super()._encode_request(request))
+
+    def _decode_request(self, encoded_request: bytes) -> Request:
+        return super()._decode_request(split_member(encoded_request)[1])
+
+    def pop(self, timeout: int = 0) -> Request | None:
+        taken = self.workers.take()
+        if taken is None:
+            return None
+        lease, member = taken
+        request = self._decode_request(member)
+        request.meta[m.SHARED_LEASE] = lease
+        self.workers.to_gate(request, split_member(member)[0], lease)
+        return request
+
+
+def _workers_class() -> type:
+    from crawler.scheduling.workers import SharedWorkers
+
+    return SharedWorkers
 
 
 def _first_line(exc: BaseException) -> str:
