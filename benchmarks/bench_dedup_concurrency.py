@@ -6,14 +6,16 @@ not exact ones). All start at one barrier and walk the stories in the same order
 so the copies of one story are clustered by different processes at about the same
 time: the worst case of a shared crawl. Each batch goes through the crawl's path:
 ``Deduplicator`` (index rows) then ``ArticleWriter`` (articles), with the band locks
-(``--mode locks``) released once the batch is stored, as ``pipelines/dedup.py`` does.
+(``--mode locks``) released once the batch is stored, as ``pipelines/dedup.py`` does;
+``--mode index`` releases them when the index rows commit (what ``pg_advisory_xact_lock``
+in the index transaction would do), ``--mode none`` takes none.
 
 The reference is one process storing the same copies in the same order: one cluster
 per story. Reported: clusters, runs identical to the reference, pairwise recall, and
 the time per round (best of the rounds; the machine is shared, so times are noisy).
 
 Usage: python benchmarks/bench_dedup_concurrency.py [--rounds 10] [--workers 3] [--stories 16]
-       [--batch 1] [--mode locks|none]
+       [--batch 1] [--mode locks|index|none]
 Needs PostgreSQL at TEST_POSTGRES_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres).
 """
 
@@ -68,20 +70,19 @@ def run_worker(url: str, items: list[dict[str, Any]], batch: int, mode: str, bar
     db = Database.open(url, migrate=False)
     dedup = Deduplicator.build(settings, CounterStats(), db)
     writer = ArticleWriter.build(settings, CounterStats(), db)
-    locks = getattr(dedup, "enable_locks", None)
-    if mode == "locks":
-        locks(settings)  # type: ignore[misc]
+    if mode in ("locks", "index"):
+        dedup.enable_locks(settings)
     if barrier is not None:
         barrier.wait()
     for i in range(0, len(items), batch):
         part = [dict(it) for it in items[i : i + batch]]
         if mode == "locks":
-            part, held = dedup.process_batch_held(part)  # type: ignore[attr-defined]
+            part, held = dedup.process_batch_held(part)
             try:
                 writer.write_now(part)
             finally:
                 held.release()
-        else:
+        else:  # "index": process_batch releases the locks when its index rows commit
             dedup.process_batch(part)
             writer.write_now(part)
     db.close()
@@ -156,7 +157,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=3)
     ap.add_argument("--stories", type=int, default=16)
     ap.add_argument("--batch", type=int, default=1)
-    ap.add_argument("--mode", choices=["none", "locks"], default="locks")
+    ap.add_argument("--mode", choices=["none", "index", "locks"], default="locks")
     args = ap.parse_args()
     per_worker = copies(args.stories, args.workers)
     ref = reference(per_worker, args.batch)

@@ -36,6 +36,7 @@ from crawler.dedup.minhash import (
     word_spans,
 )
 from crawler.dedup.headlines import HeadlineClusterer, HeadlineConfig, HeadlinePrep
+from crawler.dedup.locks import BandLocks, HeldLocks, NoLocks
 from crawler.storage.models import utcnow
 from crawler.text import matching_codepoints
 from crawler import stats as st
@@ -156,6 +157,7 @@ class Deduplicator:
             raise ValueError(f"member_threshold must be within [0, {config.threshold}], got {member_threshold}")
         self.member_threshold = member_threshold
         self.names_below = names_below
+        self.locks: BandLocks | None = None  # enable_locks(); SQLite: none
 
     @classmethod
     def build(cls, settings: BaseSettings, stats: StatsLike, db: Database) -> Self:
@@ -198,9 +200,46 @@ class Deduplicator:
             headlines: :func:`crawler.dedup.headlines.prepare_headlines` of the items,
                 likewise (computed here when None).
         """
+        items, held = self.process_batch_held(items, prepared, headlines)
+        held.release()
+        return items
+
+    def enable_locks(self, settings: BaseSettings) -> None:
+        """Take band locks in :meth:`process_batch_held` (PostgreSQL, ``DEDUP_LOCKS``; a no-op on SQLite)."""
+        if settings.getbool("DEDUP_LOCKS"):
+            self.locks = BandLocks.for_database(self.db, max_keys=settings.getint("DEDUP_LOCK_MAX_KEYS"),
+                                                max_held=settings.getint("DEDUP_LOCK_MAX_HELD"))
+
+    def process_batch_held(
+        self, items: list[Any], prepared: list[PreparedFull] | None = None,
+        headlines: list[list[HeadlinePrep]] | None = None,
+    ) -> tuple[list[Any], HeldLocks]:
+        """:meth:`process_batch`, holding the batch's band locks (:mod:`crawler.dedup.locks`) after it.
+
+        The caller releases them once the batch's articles are stored (or will
+        not be): then another writer's candidate query sees them, stored.
+        """
         ads = [it if type(it) is dict else ItemAdapter(it) for it in items]
         if prepared is None:
             prepared = prepare_many(self.hasher, [a.get("text") or "" for a in ads], [a.get("title") or "" for a in ads])
+        if self.locks is None:
+            return self._cluster(items, ads, prepared, headlines), NoLocks()
+        lock_keys = [k for p in prepared for k in p[4]]
+        if self.headlines:
+            if headlines is None:
+                headlines = self.headlines.prepare(ads, bands=True)
+            lock_keys += self.headlines.unknown_band_keys(self.db, headlines)
+        held = self.locks.acquire(lock_keys)
+        try:
+            return self._cluster(items, ads, prepared, headlines), held
+        except BaseException:
+            held.release()
+            raise
+
+    def _cluster(
+        self, items: list[Any], ads: list[Any], prepared: list[PreparedFull],
+        headlines: list[list[HeadlinePrep]] | None,
+    ) -> list[Any]:
         urls = [a["url"] for a in ads]
         keys = [p[4] for p in prepared]
         with self.db.session() as s:
