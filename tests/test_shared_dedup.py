@@ -1,0 +1,98 @@
+"""A shared crawl clusters as one process does: three ``crawl --redis`` workers, 20 times over.
+
+Four sites (127.0.0.2-5) carry copies of the same wire stories (near-duplicates:
+each copy adds a sentence naming its site) and stories of their own. One
+single-process crawl of the web is the reference; then the web is crawled 20
+times by three workers sharing one Redis frontier and one fresh PostgreSQL
+database each time. Every run must store every article once, fetch every page
+once in total, and end with exactly the reference's clusters (as sets of URLs:
+a cluster's id is that of the copy that founded it, which depends on who came
+first). Races are rare events: one run proves little, so it is run 20 times.
+
+Needs Redis and PostgreSQL (skipped without them, unless REQUIRE_SERVICES=1).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections import Counter
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from crawler.demo.server import SiteServer
+from crawler.storage.models import Article
+from tests.support.db import query
+from tests.support.incsite import REPO, crawl_cmd, crawl_env, run_crawl
+from tests.support.pg import pg_database
+from tests.support.syndicated import SyndicatedSite, sources_yaml
+from tests.test_shared import REDIS_URL, redis_prefix  # noqa: F401 - the fixture
+
+SITES, ARTICLES, WIRES = 4, 6, 4
+RUNS = int(os.environ.get("SHARED_DEDUP_RUNS", "20"))
+WORKERS = 3
+#: every worker fetches from every site at once (the copies of one story are clustered at about the same time)
+FAST_SHARED = ("-s", "REDIS_IDLE_POLL_SECONDS=0.1", "-s", "LOG_LEVEL=WARNING", "-s", "CLEAN_WORKERS=0")
+
+
+def partition(url: str) -> set[frozenset[str]]:
+    groups: dict[str, set[str]] = {}
+    for u, cid in query(url, select(Article.url, Article.cluster_id)):
+        groups.setdefault(cid, set()).add(u)
+    return {frozenset(g) for g in groups.values()}
+
+
+def stored_urls(url: str) -> list[str]:
+    return [u for (u,) in query(url, select(Article.url))]
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_three_workers_cluster_as_one_process_every_time(tmp_path: Path, redis_prefix: str) -> None:  # noqa: F811
+    sites = [SyndicatedSite(tmp_path / f"site{n}", ARTICLES, n, WIRES) for n in range(SITES)]
+    with ExitStack() as stack:
+        servers = [stack.enter_context(SiteServer(s.root, host=f"127.0.0.{n + 2}")) for n, s in enumerate(sites)]
+        for s, server in zip(sites, servers):
+            # the feed and sitemap name their URLs by __BASE_URL__, the server fills it in
+            assert server.base_url.startswith("http://127.0.0.")
+        sources = sources_yaml([(f"site{n}", server.base_url) for n, server in enumerate(servers)],
+                               tmp_path / "sources.yaml")
+        with pg_database() as ref_url:
+            single = run_crawl(sources, ref_url, *FAST_SHARED, timeout=120)
+            assert single.returncode == 0, single.stderr[-3000:]
+            reference = partition(ref_url)
+        expected = SITES * ARTICLES
+        assert sum(len(g) for g in reference) == expected
+        # the wire copies merge, nothing else does
+        assert sorted(len(g) for g in reference) == [1] * (expected - SITES * WIRES) + [SITES] * WIRES
+        outcomes = []
+        for run in range(RUNS):
+            for server in servers:
+                server.reset_requests()
+            with pg_database() as url:
+                prefix = f"{redis_prefix}:run{run}"
+                procs = []
+                for w in range(WORKERS):
+                    out = (tmp_path / f"run{run}-w{w}.log").open("w")
+                    stack.callback(out.close)
+                    cmd = crawl_cmd(sources, url, *FAST_SHARED, "--redis", REDIS_URL, "-s",
+                                    f"REDIS_KEY_PREFIX={prefix}")
+                    procs.append(subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, text=True,
+                                                  env=crawl_env()))
+                codes = [p.wait(120) for p in procs]
+                logs = [(tmp_path / f"run{run}-w{w}.log").read_text() for w in range(WORKERS)]
+                assert codes == [0] * WORKERS, logs
+                urls = stored_urls(url)
+                assert len(urls) == len(set(urls)) == expected, f"run {run}: {len(urls)} stored"
+                fetched = Counter((r.path, n) for n, server in enumerate(servers) for r in server.requests
+                                  if r.path != "/robots.txt")
+                assert {k: c for k, c in fetched.items() if c > 1} == {}, f"run {run}: fetched twice"
+                got = partition(url)
+                outcomes.append(got == reference)
+                if got != reference:
+                    apart = [sorted(g) for g in got if g not in reference]
+                    print(f"run {run}: {len(got)} clusters (reference {len(reference)}): {apart}")
+        assert outcomes == [True] * RUNS, f"identical to one process in {sum(outcomes)}/{RUNS} runs"
