@@ -8,8 +8,11 @@ not exact ones) and whose other articles are stories of its own.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
+from crawler.demo.server import SiteServer
 from tests.support.incsite import IncSite
 
 _NAMES = ("الواحة", "الساحل", "المرصاد", "النهار", "القديمة", "الفجر")
@@ -62,3 +65,19 @@ def sources_yaml(sites: list[tuple[str, str]], dest: Path) -> Path:
                   f"    sitemaps: [{base}/sitemap.xml]"]
     dest.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return dest
+
+
+class GatedSiteServer(SiteServer):
+    """A :class:`SiteServer` that answers nothing while its *gate* is closed.
+
+    The shared-crawl test closes it until every worker has started, so that no
+    worker can finish the crawl before the last one joins.
+    """
+
+    def __init__(self, root: Path, gate: threading.Event, **kwargs: Any) -> None:
+        super().__init__(root, **kwargs)
+        self.gate = gate
+
+    def record(self, rec: Any) -> None:
+        self.gate.wait(60)  # the handler records a request before it answers
+        super().record(rec)
