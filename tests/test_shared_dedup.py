@@ -87,7 +87,7 @@ def test_three_workers_cluster_as_one_process_every_time(tmp_path: Path, redis_p
         assert sum(len(g) for g in reference) == expected
         # the wire copies merge, nothing else does
         assert sorted(len(g) for g in reference) == [1] * (expected - SITES * WIRES) + [SITES] * WIRES
-        outcomes = []
+        outcomes, waited = [], []
         for run in range(RUNS):
             for server in servers:
                 server.reset_requests()
@@ -112,9 +112,14 @@ def test_three_workers_cluster_as_one_process_every_time(tmp_path: Path, redis_p
                 fetched = Counter((r.path, n) for n, server in enumerate(servers) for r in server.requests
                                   if r.path != "/robots.txt")
                 assert {k: c for k, c in fetched.items() if c > 1} == {}, f"run {run}: fetched twice"
+                stats = [r for (r,) in query(url, select(CrawlRun.stats))]
+                locked = sum(st.get("dedup/locked_batches", 0) for st in stats)
+                assert (locked > 0) is not LOCKS, f"run {run}: {locked} batches locked"
+                waited.append(sum(st.get("dedup/lock_wait_ms", 0) for st in stats))
                 got = partition(url)
                 outcomes.append(got == reference)
                 if got != reference:
                     apart = [sorted(g) for g in got if g not in reference]
                     print(f"run {run}: {len(got)} clusters (reference {len(reference)}): {apart}")
+        print(f"identical in {sum(outcomes)}/{RUNS} runs; lock waits per run (ms, all workers): {waited}")
         assert outcomes == [True] * RUNS, f"identical to one process in {sum(outcomes)}/{RUNS} runs"

@@ -22,6 +22,7 @@ Settings (defaults in parentheses): ``DEDUP_ENABLED`` (True),
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
@@ -229,7 +230,12 @@ class Deduplicator:
             if headlines is None:
                 headlines = self.headlines.prepare(ads, bands=True)
             lock_keys += self.headlines.unknown_band_keys(self.db, headlines)
+        start = time.monotonic()
         held = self.locks.acquire(lock_keys)
+        self.stats.inc_value(st.DEDUP_LOCKED)
+        self.stats.inc_value(st.DEDUP_LOCK_WAIT_MS, round((time.monotonic() - start) * 1000))
+        if held.whole_index:
+            self.stats.inc_value(st.DEDUP_LOCKED_INDEX)
         try:
             return self._cluster(items, ads, prepared, headlines), held
         except BaseException:

@@ -56,10 +56,11 @@ _LOCK_KEYS = "SELECT count(pg_advisory_lock(k)) FROM (SELECT unnest(%b::bigint[]
 class HeldLocks:
     """The locks of one batch, held on their own connection until :meth:`release`."""
 
-    def __init__(self, owner: BandLocks, conn: Connection | None, keys: int) -> None:
+    def __init__(self, owner: BandLocks, conn: Connection | None, keys: int, whole_index: bool = False) -> None:
         self.owner = owner
         self.conn = conn
         self.keys = keys
+        self.whole_index = whole_index  # a big batch: one exclusive lock on the index
         self._released = False
 
     def release(self) -> None:
@@ -87,6 +88,7 @@ class NoLocks(HeldLocks):
 
     def __init__(self) -> None:
         self._released = True
+        self.keys, self.whole_index = 0, False
 
     def release(self) -> None:
         return
@@ -122,7 +124,8 @@ class BandLocks:
         conn = None
         try:
             conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            if len(values) > self.max_keys:
+            whole = len(values) > self.max_keys
+            if whole:
                 conn.exec_driver_sql("SELECT pg_advisory_lock(%s, %s)", _INDEX_LOCK)
             else:
                 conn.exec_driver_sql("SELECT pg_advisory_lock_shared(%s, %s)", _INDEX_LOCK)
@@ -134,4 +137,4 @@ class BandLocks:
                 conn.close()
             self._slots.release()
             raise
-        return HeldLocks(self, conn, len(values))
+        return HeldLocks(self, conn, len(values), whole)
