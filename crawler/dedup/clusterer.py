@@ -16,7 +16,9 @@ Settings (defaults in parentheses): ``DEDUP_ENABLED`` (True),
 ``DEDUP_BANDS`` (32), ``DEDUP_ROWS`` (4), ``DEDUP_SEED`` (1),
 ``DEDUP_THRESHOLD`` (0.4), ``DEDUP_MIN_SHINGLES`` (5), ``DEDUP_PENDING_MAX``
 (5000), ``DEDUP_HEADLINES`` (True), ``DEDUP_HEADLINE_*`` (see
-:class:`crawler.dedup.headlines.HeadlineConfig`), ``DEDUP_ADOPT_CONFIG`` (False).
+:class:`crawler.dedup.headlines.HeadlineConfig`), ``DEDUP_ADOPT_CONFIG`` (False),
+``DEDUP_LOCKS`` (True), ``DEDUP_LOCK_MAX_KEYS`` (512), ``DEDUP_LOCK_MAX_HELD`` (4): the band
+locks that make concurrent writers (a shared crawl) cluster as one process (:mod:`crawler.dedup.locks`).
 """
 
 from __future__ import annotations
