@@ -10,6 +10,7 @@ test ends in two clusters (checked too: the barrier really forces the race).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -180,3 +181,55 @@ def test_sqlite_takes_no_locks(sqlite_db: Database) -> None:
     items, held = dedup.process_batch_held([page("https://a.example/1", PARA)])
     held.release()
     assert items[0]["cluster_id"]
+
+
+def in_flight_member(url: str, locks: bool) -> dict[str, str]:
+    """D (two stories) stored; writer A joins M (the first story) to D's cluster and is still writing it
+    when writer B clusters X (the second story): X is close to D, shares no band with M, and is
+    nothing like M. One process (D, M, X) keeps X apart: complete link."""
+    settings = project_settings({"DEDUP_LOCKS": locks})
+    setup = Database.open(url, migrate=False)
+    dedup = Deduplicator.build(settings, CounterStats(), setup)
+    ArticleWriter.build(settings, CounterStats(), setup).write_now(dedup.process_batch([page("https://d.example/1", PARA + OTHER)]))
+    setup.close()
+    a_db, b_db = Database.open(url, migrate=False), Database.open(url, migrate=False)
+    a, b = Deduplicator.build(settings, CounterStats(), a_db), Deduplicator.build(settings, CounterStats(), b_db)
+    a.enable_locks(settings)
+    b.enable_locks(settings)
+    b_started = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer_b() -> None:
+        try:
+            b_started.set()
+            items, held = b.process_batch_held([page("https://x.example/1", OTHER)])
+            ArticleWriter.build(settings, CounterStats(), b_db).write_now(items)
+            held.release()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    try:
+        items, held = a.process_batch_held([page("https://m.example/1", PARA)])
+        thread = threading.Thread(target=writer_b)
+        thread.start()
+        b_started.wait(10)
+        time.sleep(1.0)  # B clusters X now, while M is in flight (or waits for it, with locks)
+        ArticleWriter.build(settings, CounterStats(), a_db).write_now(items)
+        held.release()
+        thread.join(60)
+        assert not errors, errors
+    finally:
+        a_db.close()
+        b_db.close()
+    return clusters(url)
+
+
+def test_a_member_still_being_written_is_checked_before_joining(pg_url) -> None:
+    got = in_flight_member(pg_url, locks=True)
+    assert got["https://m.example/1"] == got["https://d.example/1"]
+    assert got["https://x.example/1"] != got["https://d.example/1"]  # as one process decides
+
+
+def test_without_locks_a_member_still_being_written_is_missed(pg_url) -> None:
+    got = in_flight_member(pg_url, locks=False)
+    assert got["https://x.example/1"] == got["https://m.example/1"] == got["https://d.example/1"]

@@ -226,7 +226,7 @@ class Deduplicator:
         if prepared is None:
             prepared = prepare_many(self.hasher, [a.get("text") or "" for a in ads], [a.get("title") or "" for a in ads])
         if self.locks is None:
-            return self._cluster(items, ads, prepared, headlines), NoLocks()
+            return self._cluster(items, ads, prepared, headlines, None), NoLocks()
         lock_keys = [k for p in prepared for k in p[4]]
         if self.headlines:
             if headlines is None:
@@ -239,14 +239,14 @@ class Deduplicator:
         if held.whole_index:
             self.stats.inc_value(st.DEDUP_LOCKED_INDEX)
         try:
-            return self._cluster(items, ads, prepared, headlines), held
+            return self._cluster(items, ads, prepared, headlines, held), held
         except BaseException:
             held.release()
             raise
 
     def _cluster(
         self, items: list[Any], ads: list[Any], prepared: list[PreparedFull],
-        headlines: list[list[HeadlinePrep]] | None,
+        headlines: list[list[HeadlinePrep]] | None, held: HeldLocks | None,
     ) -> list[Any]:
         urls = [a["url"] for a in ads]
         keys = [p[4] for p in prepared]
@@ -257,12 +257,14 @@ class Deduplicator:
             texts = self._candidate_texts(s, urls, keys, by_band)
             head_rows = self.headlines.resolve(s, ads, headlines) if self.headlines else None
             docs, now = [], utcnow()
-            members = _StoredMembers(self, s, texts)
+            members = _StoredMembers(self, s, texts, held)
             for ad, url, (h, sh, num, sig, ks) in zip(ads, urls, prepared):
                 cid = self._assign(ad, _Doc(url, "", h, sh, num, ks), by_url, by_hash, by_band, texts, members)
                 ad["content_hash"], ad["signature"] = h, sig
                 doc = store.doc_key(url)
                 docs.append({"doc": doc, "url": url, "content_hash": h, "cluster_id": cid, "created_at": now})
+        if held is not None:  # joined or founded: members in flight until stored
+            held.lock_clusters([d["cluster_id"] for d in docs])
         with self.db.begin() as s:
             store.write_docs(s, docs, keys)
             if head_rows is not None:
@@ -428,10 +430,12 @@ class _StoredMembers:
     and facts are those of ``texts`` (:meth:`Deduplicator._candidate_texts`).
     """
 
-    def __init__(self, dedup: Deduplicator, session: Any, texts: dict[str, tuple[np.ndarray, StoryFacts, str]]) -> None:
+    def __init__(self, dedup: Deduplicator, session: Any, texts: dict[str, tuple[np.ndarray, StoryFacts, str]],
+                 held: HeldLocks | None = None) -> None:
         self.dedup = dedup
         self.session = session
         self.texts = texts
+        self.held = held
         self._cache: dict[str, dict[str, tuple[np.ndarray, StoryFacts]]] = {}
 
     def get(self, cid: str) -> dict[str, tuple[np.ndarray, StoryFacts]]:
@@ -439,6 +443,8 @@ class _StoredMembers:
         found = self._cache.get(cid)
         if found is None:
             found = {}
+            if self.held is not None:  # members another worker is still writing: wait until stored
+                self.held.wait_cluster(cid)
             for url, (text, title) in store.cluster_texts(self.session, cid, self.dedup.max_members).items():
                 known = self.texts.get(url)
                 found[url] = known[:2] if known is not None else prepare(self.dedup.hasher, text, title)[1:]

@@ -16,9 +16,18 @@ locks would be gone by then; ``docs/benchmarks.md`` has the measurement
 (transaction-level locks leave copies apart, these do not). A connection that
 dies (a killed worker) drops its locks with it.
 
-Deadlock freedom: keys are taken in ascending order, all at the start of the
-batch, by one statement; a holder waits for nothing (it only waits for its
-articles to be written, which takes no advisory lock). Lock-table room: a batch
+Clusters too: a copy joining a cluster must be within reach of every member
+(complete link), and a member another worker is still writing may share no band
+with it. So a batch, once it has decided, locks the clusters its copies joined or
+founded (:meth:`HeldLocks.lock_clusters`, until released like the bands), and a
+batch about to read a cluster's members first waits until no other writer holds
+that cluster (:meth:`HeldLocks.wait_cluster`: a shared lock, released at once).
+
+Deadlock freedom: band keys are taken in ascending order, all at the start of
+the batch, by one statement; cluster keys likewise, all at once, after deciding.
+A batch that waits for a cluster holds no cluster lock yet, and cluster holders
+that are done only wait for their articles to be written, which takes no
+advisory lock: no wait can come back to its waiter. Lock-table room: a batch
 with more than ``max_keys`` keys takes one exclusive lock on the whole index
 instead (every other batch holds it shared), and a process holds at most
 ``max_held`` batches' locks at once, so a worker uses at most
@@ -37,6 +46,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
+import xxhash
+
+from crawler.dedup.minhash import to_signed64
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -63,6 +75,24 @@ class HeldLocks:
         self.whole_index = whole_index  # a big batch: one exclusive lock on the index
         self._released = False
 
+    def lock_clusters(self, cluster_ids: Iterable[str]) -> None:
+        """Lock the clusters the batch's copies joined or founded (exclusive, in key order), until release.
+
+        Taken once the batch has decided, before its index rows commit: a writer that
+        checks a cluster's members (:meth:`wait_cluster`) waits for copies of it still
+        being written, even when they share no band with its own copy.
+        """
+        if self.conn is not None:
+            keys = sorted({cluster_key(c) for c in cluster_ids})
+            if keys:
+                self.conn.exec_driver_sql(_LOCK_KEYS, (keys,))
+
+    def wait_cluster(self, cluster_id: str) -> None:
+        """Wait until no other writer holds *cluster_id* (its members are stored), then go on."""
+        if self.conn is not None:
+            self.conn.exec_driver_sql("SELECT pg_advisory_lock_shared(%s), pg_advisory_unlock_shared(%s)",
+                                      (cluster_key(cluster_id),) * 2)
+
     def release(self) -> None:
         """Unlock (idempotent; thread-safe). A connection that cannot unlock is dropped, which unlocks."""
         with self.owner._guard:
@@ -81,6 +111,11 @@ class HeldLocks:
                     conn.close()
         finally:
             self.owner._slots.release()
+
+
+def cluster_key(cluster_id: str) -> int:
+    """The advisory-lock key of a cluster (bigint; apart from band keys but by chance, which only makes a wait)."""
+    return to_signed64(xxhash.xxh64_intdigest(b"cluster:" + cluster_id.encode("utf-8")))
 
 
 class NoLocks(HeldLocks):
