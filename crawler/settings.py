@@ -105,6 +105,14 @@ DEDUP_NAMES_BELOW = 0.7
 # In a crawl, items that arrive while a batch is being clustered wait and go
 # together (one transaction, off the reactor); at most this many. 1: one by one.
 DEDUP_BATCH_SIZE = 50
+# PostgreSQL: a crawl's batch locks the LSH band keys of its copies until they are
+# stored, so concurrent workers of a shared crawl cluster as one process would
+# (crawler/dedup/locks.py). A batch with more keys locks the whole index instead;
+# a worker holds at most DEDUP_LOCK_MAX_HELD batches' locks (PostgreSQL's lock
+# table: max_locks_per_transaction * max_connections, 6,400 by default).
+DEDUP_LOCKS = True
+DEDUP_LOCK_MAX_KEYS = 512
+DEDUP_LOCK_MAX_HELD = 4
 DEDUP_ADOPT_CONFIG = False  # accept a changed configuration instead of exiting 2
 DEDUP_HEADLINES = True  # also cluster repeated headlines (crawler/dedup/headlines.py)
 DEDUP_HEADLINE_NGRAM = 3  # character n-grams of a headline

@@ -46,6 +46,9 @@ DEDUP_HEADLINES_SEEN: Final = "dedup/headlines_seen"  # headline occurrences (ti
 DEDUP_HEADLINES_MERGED: Final = "dedup/headlines_merged"  # occurrences that joined an existing headline
 DEDUP_HEADLINES_EXACT: Final = "dedup/headlines_exact"  # ... by their exact key
 DEDUP_HEADLINES_NGRAM: Final = "dedup/headlines_ngram"  # ... by character n-gram MinHash
+DEDUP_LOCKED: Final = "dedup/locked_batches"  # batches that locked their band keys (PostgreSQL)
+DEDUP_LOCKED_INDEX: Final = "dedup/locked_index"  # ... the whole index instead (more than DEDUP_LOCK_MAX_KEYS)
+DEDUP_LOCK_WAIT_MS: Final = "dedup/lock_wait_ms"  # time spent waiting for those locks, in milliseconds
 
 # -- store (crawler.storage.writer) ---------------------------------------------------------
 STORE_INSERTED: Final = "store/inserted"  # articles written

@@ -16,12 +16,15 @@ Settings (defaults in parentheses): ``DEDUP_ENABLED`` (True),
 ``DEDUP_BANDS`` (32), ``DEDUP_ROWS`` (4), ``DEDUP_SEED`` (1),
 ``DEDUP_THRESHOLD`` (0.4), ``DEDUP_MIN_SHINGLES`` (5), ``DEDUP_PENDING_MAX``
 (5000), ``DEDUP_HEADLINES`` (True), ``DEDUP_HEADLINE_*`` (see
-:class:`crawler.dedup.headlines.HeadlineConfig`), ``DEDUP_ADOPT_CONFIG`` (False).
+:class:`crawler.dedup.headlines.HeadlineConfig`), ``DEDUP_ADOPT_CONFIG`` (False),
+``DEDUP_LOCKS`` (True), ``DEDUP_LOCK_MAX_KEYS`` (512), ``DEDUP_LOCK_MAX_HELD`` (4): the band
+locks that make concurrent writers (a shared crawl) cluster as one process (:mod:`crawler.dedup.locks`).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
@@ -36,6 +39,7 @@ from crawler.dedup.minhash import (
     word_spans,
 )
 from crawler.dedup.headlines import HeadlineClusterer, HeadlineConfig, HeadlinePrep
+from crawler.dedup.locks import BandLocks, HeldLocks, NoLocks
 from crawler.storage.models import utcnow
 from crawler.text import matching_codepoints
 from crawler import stats as st
@@ -156,6 +160,7 @@ class Deduplicator:
             raise ValueError(f"member_threshold must be within [0, {config.threshold}], got {member_threshold}")
         self.member_threshold = member_threshold
         self.names_below = names_below
+        self.locks: BandLocks | None = None  # enable_locks(); SQLite: none
 
     @classmethod
     def build(cls, settings: BaseSettings, stats: StatsLike, db: Database) -> Self:
@@ -198,9 +203,51 @@ class Deduplicator:
             headlines: :func:`crawler.dedup.headlines.prepare_headlines` of the items,
                 likewise (computed here when None).
         """
+        items, held = self.process_batch_held(items, prepared, headlines)
+        held.release()
+        return items
+
+    def enable_locks(self, settings: BaseSettings) -> None:
+        """Take band locks in :meth:`process_batch_held` (PostgreSQL, ``DEDUP_LOCKS``; a no-op on SQLite)."""
+        if settings.getbool("DEDUP_LOCKS"):
+            self.locks = BandLocks.for_database(self.db, max_keys=settings.getint("DEDUP_LOCK_MAX_KEYS"),
+                                                max_held=settings.getint("DEDUP_LOCK_MAX_HELD"))
+
+    def process_batch_held(
+        self, items: list[Any], prepared: list[PreparedFull] | None = None,
+        headlines: list[list[HeadlinePrep]] | None = None,
+    ) -> tuple[list[Any], HeldLocks]:
+        """:meth:`process_batch`, holding the batch's band locks (:mod:`crawler.dedup.locks`) after it.
+
+        The caller releases them once the batch's articles are stored (or will
+        not be): then another writer's candidate query sees them, stored.
+        """
         ads = [it if type(it) is dict else ItemAdapter(it) for it in items]
         if prepared is None:
             prepared = prepare_many(self.hasher, [a.get("text") or "" for a in ads], [a.get("title") or "" for a in ads])
+        if self.locks is None:
+            return self._cluster(items, ads, prepared, headlines, None), NoLocks()
+        lock_keys = [k for p in prepared for k in p[4]]
+        if self.headlines:
+            if headlines is None:
+                headlines = self.headlines.prepare(ads, bands=True)
+            lock_keys += self.headlines.unknown_band_keys(self.db, headlines)
+        start = time.monotonic()
+        held = self.locks.acquire(lock_keys)
+        self.stats.inc_value(st.DEDUP_LOCKED)
+        self.stats.inc_value(st.DEDUP_LOCK_WAIT_MS, round((time.monotonic() - start) * 1000))
+        if held.whole_index:
+            self.stats.inc_value(st.DEDUP_LOCKED_INDEX)
+        try:
+            return self._cluster(items, ads, prepared, headlines, held), held
+        except BaseException:
+            held.release()
+            raise
+
+    def _cluster(
+        self, items: list[Any], ads: list[Any], prepared: list[PreparedFull],
+        headlines: list[list[HeadlinePrep]] | None, held: HeldLocks | None,
+    ) -> list[Any]:
         urls = [a["url"] for a in ads]
         keys = [p[4] for p in prepared]
         with self.db.session() as s:
@@ -210,12 +257,14 @@ class Deduplicator:
             texts = self._candidate_texts(s, urls, keys, by_band)
             head_rows = self.headlines.resolve(s, ads, headlines) if self.headlines else None
             docs, now = [], utcnow()
-            members = _StoredMembers(self, s, texts)
+            members = _StoredMembers(self, s, texts, held)
             for ad, url, (h, sh, num, sig, ks) in zip(ads, urls, prepared):
                 cid = self._assign(ad, _Doc(url, "", h, sh, num, ks), by_url, by_hash, by_band, texts, members)
                 ad["content_hash"], ad["signature"] = h, sig
                 doc = store.doc_key(url)
                 docs.append({"doc": doc, "url": url, "content_hash": h, "cluster_id": cid, "created_at": now})
+        if held is not None:  # joined or founded: members in flight until stored
+            held.lock_clusters([d["cluster_id"] for d in docs])
         with self.db.begin() as s:
             store.write_docs(s, docs, keys)
             if head_rows is not None:
@@ -381,10 +430,12 @@ class _StoredMembers:
     and facts are those of ``texts`` (:meth:`Deduplicator._candidate_texts`).
     """
 
-    def __init__(self, dedup: Deduplicator, session: Any, texts: dict[str, tuple[np.ndarray, StoryFacts, str]]) -> None:
+    def __init__(self, dedup: Deduplicator, session: Any, texts: dict[str, tuple[np.ndarray, StoryFacts, str]],
+                 held: HeldLocks | None = None) -> None:
         self.dedup = dedup
         self.session = session
         self.texts = texts
+        self.held = held
         self._cache: dict[str, dict[str, tuple[np.ndarray, StoryFacts]]] = {}
 
     def get(self, cid: str) -> dict[str, tuple[np.ndarray, StoryFacts]]:
@@ -392,6 +443,8 @@ class _StoredMembers:
         found = self._cache.get(cid)
         if found is None:
             found = {}
+            if self.held is not None:  # members another worker is still writing: wait until stored
+                self.held.wait_cluster(cid)
             for url, (text, title) in store.cluster_texts(self.session, cid, self.dedup.max_members).items():
                 known = self.texts.get(url)
                 found[url] = known[:2] if known is not None else prepare(self.dedup.hasher, text, title)[1:]

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from crawler.stats import StatsLike
+    from crawler.storage.database import Database
 
 __all__ = [
     "HeadlineClusterer", "HeadlineConfig", "HeadlinePrep", "headline_key", "match_score", "ngrams", "page_headlines",
@@ -240,6 +241,20 @@ class HeadlineClusterer:
     def prepare(self, pages: list[Any], *, bands: bool = False) -> list[list[HeadlinePrep]]:
         """:func:`prepare_headlines` with this clusterer's configuration."""
         return prepare_headlines(self.hasher if bands else None, pages)
+
+    def unknown_band_keys(self, db: Database, prepared: list[list[HeadlinePrep]]) -> list[int]:
+        """The LSH band keys of the spellings of *prepared* not stored yet: what a batch locks.
+
+        Learns the stored ones (one query, before any lock): a stored spelling keeps
+        its cluster, so its clustering needs no lock.
+        """
+        seen = [h for page in prepared for h in page]
+        missing = [h[2] for h in seen if h[2] not in self._known]
+        if missing:
+            with db.session() as s:
+                for vid, (cid, _text, _key) in store.variants_by_id(s, missing).items():
+                    self._known[vid] = cid
+        return [k for h in seen if h[2] not in self._known and h[8] for k in h[8]]
 
     def resolve(self, s: Session, ads: list[Any], prepared: list[list[HeadlinePrep]] | None = None) -> HeadlineRows:
         """Cluster the headlines of a batch of items; returns the rows to write.
