@@ -173,8 +173,13 @@ class CrawlLock:
             os.close(self._fd)
             self._fd = None
         if self._conn is not None:
+            # Unlocked explicitly before closing: the server drops a closed session's locks a moment
+            # later, and a crawl started right after this one must find the lock free.
             with contextlib.suppress(Exception):
-                self._conn.close()  # closing the session releases the advisory lock
+                func = "pg_advisory_unlock_shared" if self.shared else "pg_advisory_unlock"
+                self._conn.execute(f"SELECT {func}(%s)", (lock_key(f"{APP_PREFIX}:{self.name}"),))
+            with contextlib.suppress(Exception):
+                self._conn.close()
             self._conn = None
 
     @property
