@@ -83,4 +83,5 @@ SHARED_GATE_PENDING: Final = "shared_gate_pending"  # str: taken from the queue,
 
 # -- set by Scrapy -------------------------------------------------------------------------
 REDIRECT_URLS: Final = "redirect_urls"  # list[str]: the URLs redirected from (RedirectMiddleware)
+DOWNLOAD_SLOT: Final = "download_slot"  # str: the downloader slot a request asks for (its host otherwise)
 

@@ -292,7 +292,7 @@ def domain_slot(request: Request) -> str:
     """The politeness gate's name for the domain of *request* (Scrapy's download slot: its host)."""
     from scrapy.utils.httpobj import urlparse_cached
 
-    slot = request.meta.get("download_slot") or urlparse_cached(request).hostname or ""
+    slot = request.meta.get(m.DOWNLOAD_SLOT) or urlparse_cached(request).hostname or ""
     return str(slot).replace("\n", " ")
 
 
