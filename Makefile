@@ -38,7 +38,7 @@ FUZZ_SECONDS ?= 600
 fuzz: dev
 	FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python scripts/fuzz.py
 
-bench: bench-extract bench-dedup bench-crawl bench-export bench-serve bench-hostile
+bench: bench-extract bench-dedup bench-crawl bench-export bench-serve bench-hostile bench-shared
 
 bench-extract: dev
 	$(BIN)/python benchmarks/bench_extract.py --write
@@ -46,6 +46,7 @@ bench-extract: dev
 bench-dedup: dev
 	$(BIN)/python benchmarks/bench_dedup.py --write
 	$(BIN)/python benchmarks/eval_corpus.py --write
+	$(BIN)/python benchmarks/bench_import.py --write
 
 bench-crawl: dev
 	$(BIN)/python benchmarks/bench_crawl.py --write
