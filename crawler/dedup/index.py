@@ -33,7 +33,7 @@ import xxhash
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from crawler.dedup.minhash import to_signed64
+from crawler.dedup.minhash import sorted_unique, to_signed64
 from crawler.storage.bulk import insert_ignore, upsert
 from crawler.storage.database import Database, StorageError
 from crawler.storage.models import (
@@ -286,7 +286,7 @@ def cluster_texts(s: Session, cluster_id: str, limit: int) -> dict[str, tuple[st
 
 def _sorted_unique_ints(values: Sequence[int]) -> list[int]:
     """``sorted(set(values))`` of 64-bit ints, by numpy (tens of thousands of band keys per batch)."""
-    return np.unique(np.fromiter(values, dtype=np.int64, count=len(values))).tolist()
+    return sorted_unique(np.fromiter(values, dtype=np.int64, count=len(values))).tolist()
 
 
 def _key_ordered(firsts: np.ndarray, seconds: np.ndarray) -> list[tuple[int, int]]:
