@@ -315,8 +315,9 @@ class Deduplicator:
 
     def cluster_members(self, cid: str, stored: _StoredMembers) -> dict[str, tuple[np.ndarray, StoryFacts]]:
         """url -> (shingles, number contexts) of the copies of cluster *cid* known now."""
-        out = dict(stored.get(cid))
-        for url in self._by_cluster.get(cid, ()):
+        pending = self._by_cluster.get(cid, ())
+        out = stored.get(cid, pending)
+        for url in pending:
             pend = self._pending[url]
             out[url] = (pend.shingles, pend.facts)
         return out
@@ -378,22 +379,34 @@ class _StoredMembers:
     """The stored copies of clusters a batch's copies may join, read once per cluster and batch.
 
     A member that is also a candidate of the batch is not prepared again: its shingles
-    and facts are those of ``texts`` (:meth:`Deduplicator._candidate_texts`).
+    and facts are those of ``texts`` (:meth:`Deduplicator._candidate_texts`); nor is a
+    member kept in memory (the caller's *known*): the de-duplicator has its shingles.
     """
 
     def __init__(self, dedup: Deduplicator, session: Any, texts: dict[str, tuple[np.ndarray, StoryFacts, str]]) -> None:
         self.dedup = dedup
         self.session = session
         self.texts = texts
-        self._cache: dict[str, dict[str, tuple[np.ndarray, StoryFacts]]] = {}
+        self._rows: dict[str, dict[str, tuple[str, str]]] = {}  # cluster id -> url -> (text, title)
+        self._prepared: dict[str, tuple[np.ndarray, StoryFacts]] = {}  # url -> (shingles, story facts)
 
-    def get(self, cid: str) -> dict[str, tuple[np.ndarray, StoryFacts]]:
-        """url -> (shingles, story facts) of the earliest stored members of *cid*."""
-        found = self._cache.get(cid)
-        if found is None:
-            found = {}
-            for url, (text, title) in store.cluster_texts(self.session, cid, self.dedup.max_members).items():
-                known = self.texts.get(url)
-                found[url] = known[:2] if known is not None else prepare(self.dedup.hasher, text, title)[1:]
-            self._cache[cid] = found
-        return found
+    def get(self, cid: str, known: Any = ()) -> dict[str, tuple[np.ndarray, StoryFacts]]:
+        """url -> (shingles, story facts) of the earliest stored members of *cid*, but those in *known*.
+
+        A member in *known* keeps its place in the dict with the value None: the caller fills it in.
+        """
+        rows = self._rows.get(cid)
+        if rows is None:
+            rows = self._rows[cid] = store.cluster_texts(self.session, cid, self.dedup.max_members)
+        out: dict[str, Any] = {}
+        prepared = self._prepared
+        for url, (text, title) in rows.items():
+            if url in known:
+                out[url] = None
+                continue
+            found = prepared.get(url)
+            if found is None:
+                have = self.texts.get(url)
+                found = prepared[url] = have[:2] if have is not None else prepare(self.dedup.hasher, text, title)[1:]
+            out[url] = found
+        return out

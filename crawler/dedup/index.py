@@ -279,6 +279,11 @@ def stored_texts(s: Session, urls: Sequence[str]) -> dict[str, tuple[str, str, s
 
 def cluster_texts(s: Session, cluster_id: str, limit: int) -> dict[str, tuple[str, str]]:
     """url -> (text, title) of the earliest *limit* stored copies of one cluster."""
+    dialect = s.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):  # driver level: a batch asks for hundreds of clusters
+        sql = f"SELECT url, text, title FROM articles WHERE cluster_id = {'?' if dialect == 'sqlite' else '%s'} " \
+              f"ORDER BY id LIMIT {int(limit)}"
+        return {url: (text, title or "") for url, text, title in s.connection().exec_driver_sql(sql, (cluster_id,))}
     q = (select(Article.url, Article.text, Article.title).where(Article.cluster_id == cluster_id)
          .order_by(Article.id).limit(limit))
     return {url: (text, title or "") for url, text, title in s.execute(q)}
