@@ -378,7 +378,7 @@ def headline_band_candidates(s: Session, keys: Sequence[int]) -> dict[int, set[i
 def write_headlines(
     s: Session,
     variants: Sequence[dict[str, Any]],
-    bands: Sequence[tuple[int, int]],
+    bands: Sequence[tuple[int, int]] | np.ndarray,
     occurrences: Sequence[dict[str, Any]],
     merges: Sequence[dict[str, Any]] = (),
 ) -> None:
@@ -386,7 +386,7 @@ def write_headlines(
     if merges:  # no unique key, nothing to lock: kept in the order the merges were made
         s.execute(MergeRecord.__table__.insert(), list(merges))
     _insert(s, HeadlineVariant, variants, ["variant"])
-    if bands:
+    if len(bands):  # (key, variant) tuples, or an (n, 2) array
         pairs = np.array(bands, dtype=np.int64).reshape(-1, 2)
         _insert_pairs(s, HeadlineBand, ["key", "variant"], _key_ordered(pairs[:, 0], pairs[:, 1]))
     _insert(s, HeadlineOccurrence, occurrences, ["page_url", "kind", "pos"])
