@@ -69,26 +69,39 @@ Prepared = tuple[str, np.ndarray, StoryFacts]
 PreparedFull = tuple[str, np.ndarray, StoryFacts, bytes, list[int]]
 
 
-def prepare(hasher: MinHasher, text: str, title: str = "") -> Prepared:
-    """Content hash and shingles of a body, number contexts of body and title (picklable)."""
-    norm, cps = matching_codepoints(text)
+def prepare(
+    hasher: MinHasher, text: str, title: str = "", matching: tuple[tuple[str, np.ndarray], tuple[str, np.ndarray]] | None = None,
+) -> Prepared:
+    """Content hash and shingles of a body, number contexts of body and title (picklable).
+
+    Args:
+        matching: :func:`crawler.text.matching_codepoints` of *text* and of *title*, when the caller has them.
+    """
+    norm, cps = matching[0] if matching is not None else matching_codepoints(text)
+    heading = matching[1] if matching is not None else None
     spans = word_spans(cps)
     if hasher.config.shingle == "word" and cps.size:
         values = word_hashes(cps, *spans)  # hashed once: for the shingles and the words of the facts
         return (
             content_hash(norm), ngram_hashes(values, hasher.config.shingle_size),
-            story_facts(norm, cps, spans, title, word_values=values),
+            story_facts(norm, cps, spans, title, word_values=values, title_matching=heading),
         )
-    return content_hash(norm), hasher.shingles(norm, codepoints=cps, spans=spans), story_facts(norm, cps, spans, title)
+    return (content_hash(norm), hasher.shingles(norm, codepoints=cps, spans=spans),
+            story_facts(norm, cps, spans, title, title_matching=heading))
 
 
-def prepare_many(hasher: MinHasher, texts: list[str], titles: list[str] | None = None) -> list[PreparedFull]:
+def prepare_many(
+    hasher: MinHasher, texts: list[str], titles: list[str] | None = None,
+    matching: list[tuple[tuple[str, np.ndarray], tuple[str, np.ndarray]]] | None = None,
+) -> list[PreparedFull]:
     """:func:`prepare` of many bodies (and titles) plus their signatures and band keys (picklable).
 
     All the per-document CPU work of de-duplication: the importer runs it in
     worker processes, so that the main process only queries and writes.
+    *matching*: the :func:`prepare` argument of each, when the caller has them.
     """
-    base = [prepare(hasher, t, title) for t, title in zip(texts, titles or [""] * len(texts))]
+    titles = titles or [""] * len(texts)
+    base = [prepare(hasher, t, title, m) for t, title, m in zip(texts, titles, matching or [None] * len(texts))]
     sigs = hasher.signatures([b[1] for b in base])
     keys = hasher.band_keys_many(sigs).tolist()
     least = hasher.config.min_shingles

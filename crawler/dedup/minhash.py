@@ -236,17 +236,20 @@ def number_contexts(
 
 
 def story_numbers(
-    body: dict[tuple[str, str], frozenset[str]], title: str,
+    body: dict[tuple[str, str], frozenset[str]], title: str, title_matching: tuple[str, np.ndarray] | None = None,
 ) -> dict[tuple[str, str], frozenset[str]]:
     """The number contexts of a body (:func:`number_contexts`) with those of its *title*.
 
     An update of a story often changes the number in its headline ("... إلى 50
     قتيلا" -> "... إلى 60 قتيلا") even where the changed sentence of the body
     was rewritten; copies keep both.
+
+    Args:
+        title_matching: :func:`crawler.text.matching_codepoints` of *title*, when the caller has it.
     """
     if not title:
         return body
-    return _with_heading(body, number_contexts(*matching_codepoints(title)))
+    return _with_heading(body, number_contexts(*(title_matching or matching_codepoints(title))))
 
 
 def _with_heading(
@@ -327,14 +330,15 @@ _WEEKDAYS = frozenset(normalize_for_matching(day) for day in (
 
 def story_facts(
     normalized: str, codepoints: np.ndarray, spans: tuple[np.ndarray, np.ndarray], title: str = "",
-    word_values: np.ndarray | None = None,
+    word_values: np.ndarray | None = None, title_matching: tuple[str, np.ndarray] | None = None,
 ) -> StoryFacts:
     """The :class:`StoryFacts` of a matching-form body (with its code points and word spans) and its title.
 
     Args:
         word_values: :func:`word_hashes` of the body's words, when the caller has them.
+        title_matching: :func:`crawler.text.matching_codepoints` of *title*, likewise.
     """
-    numbers = story_numbers(number_contexts(normalized, codepoints, spans), title)
+    numbers = story_numbers(number_contexts(normalized, codepoints, spans), title, title_matching)
     if not normalized:
         return StoryFacts(numbers, _NO_HASHES)
     values = word_values if word_values is not None else word_hashes(codepoints, *spans)
