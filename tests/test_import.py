@@ -95,3 +95,21 @@ def test_workers_yield_the_cpu_to_the_importing_process() -> None:
     settings = project_settings({"IMPORT_WORKER_NICE": 5})
     with ProcessPoolExecutor(1, initializer=_init_pool_worker, initargs=(settings, DedupConfig(), None)) as pool:
         assert pool.submit(os.nice, 0).result() == min(19, os.nice(0) + 5)
+
+
+def test_search_body_from_the_matching_forms_of_title_and_text() -> None:
+    """The importer joins the matching forms it has (search_body_of): the same string as search_body."""
+    import random
+
+    from crawler.storage.search import search_body, search_body_of
+    from crawler.text import matching_codepoints
+
+    rng = random.Random(11)
+    body = "\n".join(PARA)
+    pieces = ["", " ", "\n", "ΟΔΟΣ", "Σ", "ـ", "\u200f", "إِلى", "١٢", "«عاجل»", "word.", "ﻻ", "\t", "𝐀", "İ", "ّ", body[:40]]
+    cases = [(body[:30], body), ("", body), (body[:30], ""), ("", ""), ("  ", "\n\n")]
+    cases += [("".join(rng.choices(pieces, k=rng.randint(0, 6))), "".join(rng.choices(pieces, k=rng.randint(0, 8))))
+              for _ in range(2000)]
+    for title, text in cases:
+        assert search_body_of(matching_codepoints(title)[0], matching_codepoints(text)[0]) == search_body(title, text), \
+            (title, text)

@@ -73,26 +73,39 @@ Prepared = tuple[str, np.ndarray, StoryFacts]
 PreparedFull = tuple[str, np.ndarray, StoryFacts, bytes, list[int]]
 
 
-def prepare(hasher: MinHasher, text: str, title: str = "") -> Prepared:
-    """Content hash and shingles of a body, number contexts of body and title (picklable)."""
-    norm, cps = matching_codepoints(text)
+def prepare(
+    hasher: MinHasher, text: str, title: str = "", matching: tuple[tuple[str, np.ndarray], tuple[str, np.ndarray]] | None = None,
+) -> Prepared:
+    """Content hash and shingles of a body, number contexts of body and title (picklable).
+
+    Args:
+        matching: :func:`crawler.text.matching_codepoints` of *text* and of *title*, when the caller has them.
+    """
+    norm, cps = matching[0] if matching is not None else matching_codepoints(text)
+    heading = matching[1] if matching is not None else None
     spans = word_spans(cps)
     if hasher.config.shingle == "word" and cps.size:
         values = word_hashes(cps, *spans)  # hashed once: for the shingles and the words of the facts
         return (
             content_hash(norm), ngram_hashes(values, hasher.config.shingle_size),
-            story_facts(norm, cps, spans, title, word_values=values),
+            story_facts(norm, cps, spans, title, word_values=values, title_matching=heading),
         )
-    return content_hash(norm), hasher.shingles(norm, codepoints=cps, spans=spans), story_facts(norm, cps, spans, title)
+    return (content_hash(norm), hasher.shingles(norm, codepoints=cps, spans=spans),
+            story_facts(norm, cps, spans, title, title_matching=heading))
 
 
-def prepare_many(hasher: MinHasher, texts: list[str], titles: list[str] | None = None) -> list[PreparedFull]:
+def prepare_many(
+    hasher: MinHasher, texts: list[str], titles: list[str] | None = None,
+    matching: list[tuple[tuple[str, np.ndarray], tuple[str, np.ndarray]]] | None = None,
+) -> list[PreparedFull]:
     """:func:`prepare` of many bodies (and titles) plus their signatures and band keys (picklable).
 
     All the per-document CPU work of de-duplication: the importer runs it in
     worker processes, so that the main process only queries and writes.
+    *matching*: the :func:`prepare` argument of each, when the caller has them.
     """
-    base = [prepare(hasher, t, title) for t, title in zip(texts, titles or [""] * len(texts))]
+    titles = titles or [""] * len(texts)
+    base = [prepare(hasher, t, title, m) for t, title, m in zip(texts, titles, matching or [None] * len(texts))]
     sigs = hasher.signatures([b[1] for b in base])
     keys = hasher.band_keys_many(sigs).tolist()
     least = hasher.config.min_shingles
@@ -364,8 +377,9 @@ class Deduplicator:
 
     def cluster_members(self, cid: str, stored: _StoredMembers) -> dict[str, tuple[np.ndarray, StoryFacts]]:
         """url -> (shingles, number contexts) of the copies of cluster *cid* known now."""
-        out = dict(stored.get(cid))
-        for url in self._by_cluster.get(cid, ()):
+        pending = self._by_cluster.get(cid, ())
+        out = stored.get(cid, pending)
+        for url in pending:
             pend = self._pending[url]
             out[url] = (pend.shingles, pend.facts)
         return out
@@ -427,7 +441,8 @@ class _StoredMembers:
     """The stored copies of clusters a batch's copies may join, read once per cluster and batch.
 
     A member that is also a candidate of the batch is not prepared again: its shingles
-    and facts are those of ``texts`` (:meth:`Deduplicator._candidate_texts`).
+    and facts are those of ``texts`` (:meth:`Deduplicator._candidate_texts`); nor is a
+    member kept in memory (the caller's *known*): the de-duplicator has its shingles.
     """
 
     def __init__(self, dedup: Deduplicator, session: Any, texts: dict[str, tuple[np.ndarray, StoryFacts, str]],
@@ -436,17 +451,28 @@ class _StoredMembers:
         self.session = session
         self.texts = texts
         self.held = held
-        self._cache: dict[str, dict[str, tuple[np.ndarray, StoryFacts]]] = {}
+        self._rows: dict[str, dict[str, tuple[str, str]]] = {}  # cluster id -> url -> (text, title)
+        self._prepared: dict[str, tuple[np.ndarray, StoryFacts]] = {}  # url -> (shingles, story facts)
 
-    def get(self, cid: str) -> dict[str, tuple[np.ndarray, StoryFacts]]:
-        """url -> (shingles, story facts) of the earliest stored members of *cid*."""
-        found = self._cache.get(cid)
-        if found is None:
-            found = {}
+    def get(self, cid: str, known: Any = ()) -> dict[str, tuple[np.ndarray, StoryFacts]]:
+        """url -> (shingles, story facts) of the earliest stored members of *cid*, but those in *known*.
+
+        A member in *known* keeps its place in the dict with the value None: the caller fills it in.
+        """
+        rows = self._rows.get(cid)
+        if rows is None:
             if self.held is not None:  # members another worker is still writing: wait until stored
                 self.held.wait_cluster(cid)
-            for url, (text, title) in store.cluster_texts(self.session, cid, self.dedup.max_members).items():
-                known = self.texts.get(url)
-                found[url] = known[:2] if known is not None else prepare(self.dedup.hasher, text, title)[1:]
-            self._cache[cid] = found
-        return found
+            rows = self._rows[cid] = store.cluster_texts(self.session, cid, self.dedup.max_members)
+        out: dict[str, Any] = {}
+        prepared = self._prepared
+        for url, (text, title) in rows.items():
+            if url in known:
+                out[url] = None
+                continue
+            found = prepared.get(url)
+            if found is None:
+                have = self.texts.get(url)
+                found = prepared[url] = have[:2] if have is not None else prepare(self.dedup.hasher, text, title)[1:]
+            out[url] = found
+        return out

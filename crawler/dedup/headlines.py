@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import xxhash
 from itemadapter import ItemAdapter
 
@@ -172,7 +174,7 @@ class HeadlineRows:
     """Rows of one batch, written by :meth:`HeadlineClusterer.write`."""
 
     variants: list[dict[str, Any]] = field(default_factory=list)
-    bands: list[tuple[int, int]] = field(default_factory=list)  # (band key, variant id)
+    bands: list[tuple[int, int]] | np.ndarray = field(default_factory=list)  # (band key, variant id) rows
     occurrences: list[dict[str, Any]] = field(default_factory=list)
     merges: list[dict[str, Any]] = field(default_factory=list)
     new_clusters: int = 0
@@ -287,14 +289,14 @@ class HeadlineClusterer:
         for vid, h in new.items():
             kid = h[3]
             if kid in by_key:
-                self._add(rows, vid, h[0], h[1], by_key[kid], now, [])
+                self._add(rows, vid, h[0], h[1], by_key[kid], now)
                 self.stats.inc_value(st.DEDUP_HEADLINES_EXACT)
             elif kid not in fresh:
                 fresh[kid] = h
         key_cluster = self._cluster_new(s, fresh, rows, now)
         for vid, h in new.items():  # other spellings of a key that was new in this batch
             if vid not in known:
-                self._add(rows, vid, h[0], h[1], key_cluster[h[3]], now, [])
+                self._add(rows, vid, h[0], h[1], key_cluster[h[3]], now)
         rows.occurrences.extend(
             {"page_url": h[7], "kind": h[4], "pos": h[5], "variant": h[2], "url": h[6], "created_at": now} for h in seen
         )
@@ -302,12 +304,13 @@ class HeadlineClusterer:
         self.stats.inc_value(st.DEDUP_HEADLINES_MERGED, len(seen) - rows.new_clusters)
         return rows
 
-    def _add(self, rows: HeadlineRows, vid: int, text: str, key: str, cid: str, now: datetime, keys: list[int]) -> None:
+    def _add(self, rows: HeadlineRows, vid: int, text: str, key: str, cid: str, now: datetime,
+             key_id: int | None = None) -> None:
         self._known[vid] = cid
-        rows.variants.append(
-            {"variant": vid, "key_id": variant_id(key), "cluster_id": cid, "text": text, "key": key, "created_at": now}
-        )
-        rows.bands.extend((k, vid) for k in keys)
+        rows.variants.append({
+            "variant": vid, "key_id": variant_id(key) if key_id is None else key_id, "cluster_id": cid, "text": text,
+            "key": key, "created_at": now,
+        })
 
     def _cluster_new(self, s: Session, new: dict[int, HeadlinePrep], rows: HeadlineRows, now: datetime) -> dict[int, str]:
         """Cluster spellings whose keys are new: *new* maps key id -> its first spelling; returns key id -> cluster."""
@@ -322,15 +325,24 @@ class HeadlineClusterer:
         keys = [new[k][8] for k in kids]
         by_band = store.headline_band_candidates(s, [k for ks in keys for k in ks])
         info = store.variants_by_id(s, sorted({v for members in by_band.values() for v in members})) if by_band else {}
-        batch_band: dict[int, set[int]] = {}
-        for kid, ks in zip(kids, keys):
+        # Which spellings have a candidate at all, found for the whole batch with numpy (most
+        # have none): a band key of the index, or one of an earlier spelling of the batch.
+        counts = [len(ks) for ks in keys]
+        flat = np.fromiter(chain.from_iterable(keys), dtype=np.int64, count=sum(counts))
+        owner = np.repeat(np.arange(len(kids)), counts)
+        indexed = set(owner[np.isin(flat, np.fromiter(by_band, dtype=np.int64, count=len(by_band)))].tolist()) \
+            if by_band else set()
+        earlier = _earlier_sharing(flat, owner)
+        vids = [new[kid][2] for kid in kids]
+        for i, kid in enumerate(kids):
             text, key, vid = new[kid][:3]
             cands: set[int] = set()
-            for k in ks:
-                if k in by_band:
-                    cands |= by_band[k]
-                if k in batch_band:
-                    cands |= batch_band[k]
+            if i in indexed:
+                for k in keys[i]:
+                    if k in by_band:
+                        cands |= by_band[k]
+            if i in earlier:
+                cands.update(vids[j] for j in earlier[i])
             best = None
             for cand in sorted(cands):
                 cid, ctext, ckey = info[cand]
@@ -349,14 +361,33 @@ class HeadlineClusterer:
                     "created_at": now,
                 })
             info[vid] = (cid, text, key)
-            for k in ks:
-                batch_band.setdefault(k, set()).add(vid)
-            self._add(rows, vid, text, key, cid, now, ks)
+            self._add(rows, vid, text, key, cid, now, key_id=kid)
             out[kid] = cid
+        # (band key, variant) of every new spelling, as one array (no tuple per row)
+        pairs = np.column_stack((flat, np.array(vids, dtype=np.int64)[owner]))
+        rows.bands = pairs
         return out
 
     def write(self, s: Session, rows: HeadlineRows) -> None:
         store.write_headlines(s, rows.variants, rows.bands, rows.occurrences, rows.merges)
+
+
+def _earlier_sharing(keys: np.ndarray, owner: np.ndarray) -> dict[int, set[int]]:
+    """owner -> the smaller owners holding one of its keys (*owner*: the owner of each of *keys*)."""
+    order = np.lexsort((owner, keys))
+    keys, owner = keys[order], owner[order]
+    same = keys[1:] == keys[:-1]
+    out: dict[int, set[int]] = {}
+    if not same.any():
+        return out
+    starts = np.flatnonzero(np.concatenate(([True], ~same)))  # first place of each key
+    first = starts[np.cumsum(np.concatenate(([True], ~same))) - 1]
+    owners = owner.tolist()
+    for p in (np.flatnonzero(same) + 1).tolist():
+        before = {o for o in owners[first[p]:p] if o != owners[p]}
+        if before:
+            out.setdefault(owners[p], set()).update(before)
+    return out
 
 
 def _hex(key: str) -> str:

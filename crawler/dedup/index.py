@@ -33,7 +33,7 @@ import xxhash
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from crawler.dedup.minhash import to_signed64
+from crawler.dedup.minhash import sorted_unique, to_signed64
 from crawler.storage.bulk import insert_ignore, upsert
 from crawler.storage.database import Database, StorageError
 from crawler.storage.models import (
@@ -279,6 +279,11 @@ def stored_texts(s: Session, urls: Sequence[str]) -> dict[str, tuple[str, str, s
 
 def cluster_texts(s: Session, cluster_id: str, limit: int) -> dict[str, tuple[str, str]]:
     """url -> (text, title) of the earliest *limit* stored copies of one cluster."""
+    dialect = s.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):  # driver level: a batch asks for hundreds of clusters
+        sql = f"SELECT url, text, title FROM articles WHERE cluster_id = {'?' if dialect == 'sqlite' else '%s'} " \
+              f"ORDER BY id LIMIT {int(limit)}"
+        return {url: (text, title or "") for url, text, title in s.connection().exec_driver_sql(sql, (cluster_id,))}
     q = (select(Article.url, Article.text, Article.title).where(Article.cluster_id == cluster_id)
          .order_by(Article.id).limit(limit))
     return {url: (text, title or "") for url, text, title in s.execute(q)}
@@ -286,7 +291,7 @@ def cluster_texts(s: Session, cluster_id: str, limit: int) -> dict[str, tuple[st
 
 def _sorted_unique_ints(values: Sequence[int]) -> list[int]:
     """``sorted(set(values))`` of 64-bit ints, by numpy (tens of thousands of band keys per batch)."""
-    return np.unique(np.fromiter(values, dtype=np.int64, count=len(values))).tolist()
+    return sorted_unique(np.fromiter(values, dtype=np.int64, count=len(values))).tolist()
 
 
 def _key_ordered(firsts: np.ndarray, seconds: np.ndarray) -> list[tuple[int, int]]:
@@ -373,7 +378,7 @@ def headline_band_candidates(s: Session, keys: Sequence[int]) -> dict[int, set[i
 def write_headlines(
     s: Session,
     variants: Sequence[dict[str, Any]],
-    bands: Sequence[tuple[int, int]],
+    bands: Sequence[tuple[int, int]] | np.ndarray,
     occurrences: Sequence[dict[str, Any]],
     merges: Sequence[dict[str, Any]] = (),
 ) -> None:
@@ -381,7 +386,7 @@ def write_headlines(
     if merges:  # no unique key, nothing to lock: kept in the order the merges were made
         s.execute(MergeRecord.__table__.insert(), list(merges))
     _insert(s, HeadlineVariant, variants, ["variant"])
-    if bands:
+    if len(bands):  # (key, variant) tuples, or an (n, 2) array
         pairs = np.array(bands, dtype=np.int64).reshape(-1, 2)
         _insert_pairs(s, HeadlineBand, ["key", "variant"], _key_ordered(pairs[:, 0], pairs[:, 1]))
     _insert(s, HeadlineOccurrence, occurrences, ["page_url", "kind", "pos"])

@@ -37,8 +37,8 @@ from crawler.dedup.minhash import DedupConfig, MinHasher
 from crawler.dedup.headlines import HeadlineConfig, prepare_headlines
 from crawler.items import ArticleItem, NotArticle
 from crawler.storage.database import Database
-from crawler.storage.search import search_body
-from crawler.text import load_tables
+from crawler.storage.search import search_body_of
+from crawler.text import load_tables, matching_codepoints
 from crawler.urls import MAX_URL_CHARS, canonical_url_or_none, invalid_reason, url_host
 
 if TYPE_CHECKING:
@@ -222,6 +222,7 @@ def _prepare_chunk(lines: list[tuple[int, bytes]], site: str | None) -> tuple[li
     clean, hasher, head_hasher = _WORKER["clean"], _WORKER["hasher"], _WORKER["head_hasher"]
     out: list[Any] = []
     kept: list[int] = []
+    matching: list[Any] = []  # matching_codepoints of each kept record's text and title
     for lineno, raw in lines:
         fixes: Counter[str] = Counter()
         try:
@@ -246,12 +247,15 @@ def _prepare_chunk(lines: list[tuple[int, bytes]], site: str | None) -> tuple[li
             continue
         kept.append(len(out))
         record = dict(vars(item))  # a dataclass: its fields, shallow
-        # The search index's form of the article, computed here rather than in the one writing process.
-        record["search_body"] = search_body(record["title"], record["text"])
+        # The matching forms of body and title serve de-duplication and the search index's form of the
+        # article (:func:`search_body`), computed here rather than in the one writing process.
+        body, heading = matching_codepoints(record["text"] or ""), matching_codepoints(record["title"] or "")
+        record["search_body"] = search_body_of(heading[0], body[0])
+        matching.append((body, heading))
         out.append((lineno, None, record))
     if kept:
         records = [out[i][2] for i in kept]
-        prepared = prepare_many(hasher, [r["text"] for r in records], [r["title"] for r in records])
+        prepared = prepare_many(hasher, [r["text"] for r in records], [r["title"] for r in records], matching)
         heads = prepare_headlines(head_hasher, records) if head_hasher is not None else [None] * len(records)
         for i, prep, head in zip(kept, prepared, heads):
             out[i] = (out[i][0], None, (out[i][2], prep, head))
