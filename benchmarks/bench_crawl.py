@@ -233,8 +233,8 @@ def speed(rounds: int, per_site: int) -> str:
         "### Crawl speed: the whole crawl against a bare Scrapy spider",
         "",
         f"Command: `python benchmarks/bench_crawl.py --part speed --rounds {rounds} --write` (part of "
-        f"`make bench-crawl`). Machine: 2 cores (shared with other jobs while measured), Python "
-        f"{sys.version.split()[0]}. Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        f"`make bench-crawl`). Machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the "
+        f"end (above 2: other jobs shared the cores), Python {sys.version.split()[0]}. Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
         "",
         f"Data: a local web of {len(SPEED_SPECS)} sites ({', '.join(s.theme for s in SPEED_SPECS)} markup; one "
         f"in windows-1256), {manifest['expected_articles']} articles ({len(manifest['duplicate_groups'])} wire "

@@ -201,8 +201,7 @@ def main() -> None:
         f" per-domain concurrency of {args.per_domain} (the politeness gate). Wall time from the first start to"
         f" the last exit (start-up included), best of {args.rounds} alternated rounds (all rounds in brackets)."
         f" Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, load average"
-        f" {os.getloadavg()[0]:.1f} at the end, **shared with other engineers' jobs while it ran**: figures are"
-        " noisy.",
+        f" {os.getloadavg()[0]:.1f} at the end (above 2: other jobs shared the cores, figures are noisy).",
         "",
         "| workers | wall s | pages | articles | pages/s | articles/s | speed-up | CPU s (all workers) |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
