@@ -21,7 +21,6 @@ import platform
 import statistics
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import trafilatura  # noqa: E402
 
 from crawler.extract import extract_article  # noqa: E402
-from crawler.extract.evaluate import Case, load_cases, same_date, score  # noqa: E402
+from crawler.extract.evaluate import Case, bag_f1, load_cases, same_date, score  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 START, END = "<!-- bench-extract:start -->", "<!-- bench-extract:end -->"
@@ -174,14 +173,7 @@ def heldout_block(repeat: int, per_page: bool = False) -> list[str]:
 
 def ws_f1(predicted: str, gold: str) -> float:
     """Body token F1 as the Zyte article-extraction benchmark counts it: whitespace tokens, as bags."""
-    p, g = Counter(predicted.split()), Counter(gold.split())
-    if not p and not g:
-        return 1.0
-    common = sum((p & g).values())
-    if not common:
-        return 0.0
-    precision, recall = common / sum(p.values()), common / sum(g.values())
-    return 2 * precision * recall / (precision + recall)
+    return bag_f1(predicted.split(), gold.split())
 
 
 def zyte_pages() -> list[tuple[str, bytes, str, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -42,7 +43,12 @@ def load_cases(folder: Path) -> list[Case]:
 
 def token_f1(predicted: str, gold: str) -> float:
     """Bag-of-words F1 between two texts, on matching-normalised tokens."""
-    p, g = Counter(word_tokens(predicted)), Counter(word_tokens(gold))
+    return bag_f1(word_tokens(predicted), word_tokens(gold))
+
+
+def bag_f1(predicted: Iterable[str], gold: Iterable[str]) -> float:
+    """F1 of two bags of tokens (1.0 when both are empty)."""
+    p, g = Counter(predicted), Counter(gold)
     if not p and not g:
         return 1.0
     common = sum((p & g).values())

@@ -45,7 +45,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from scrapy import signals
 from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
@@ -473,23 +473,27 @@ def lease_of(response: Any) -> str | None:
     return meta.get(m.SHARED_LEASE) if meta else None
 
 
-class InFlightSpiderMiddleware:
+class _WorkersComponent:
+    """A middleware of a shared crawl: built with the crawl's :class:`SharedWorkers`, off otherwise."""
+
+    def __init__(self, workers: SharedWorkers) -> None:
+        self.workers = workers
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        workers = crawler.get_extension(SharedWorkers)
+        if workers is None:
+            raise NotConfigured("not a shared crawl")
+        return cls(workers)
+
+
+class InFlightSpiderMiddleware(_WorkersComponent):
     """Spider middleware (outermost): a response's lease ends when its output has gone through.
 
     Requests yielded are in the shared queue once the engine has them; items
     are counted until the pipelines are done with them
     (:meth:`SharedWorkers.item_done`).
     """
-
-    def __init__(self, workers: SharedWorkers) -> None:
-        self.workers = workers
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> InFlightSpiderMiddleware:
-        workers = crawler.get_extension(SharedWorkers)
-        if workers is None:
-            raise NotConfigured("not a shared crawl")
-        return cls(workers)
 
     async def process_spider_output(self, response: Response, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
         lease = lease_of(response)
@@ -506,22 +510,12 @@ class InFlightSpiderMiddleware:
             self.workers.output_done(lease)
 
 
-class InFlightDownloaderMiddleware:
+class InFlightDownloaderMiddleware(_WorkersComponent):
     """Downloader middleware (outermost): a failed request's lease ends as the failure goes to the errback.
 
     A retry or a redirect is a new request carrying the lease; the scheduler
     ends the lease once that request is in the queue.
     """
-
-    def __init__(self, workers: SharedWorkers) -> None:
-        self.workers = workers
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> InFlightDownloaderMiddleware:
-        workers = crawler.get_extension(SharedWorkers)
-        if workers is None:
-            raise NotConfigured("not a shared crawl")
-        return cls(workers)
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         self.workers.release(request.meta.get(m.SHARED_LEASE))
