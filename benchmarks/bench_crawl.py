@@ -279,7 +279,7 @@ def hostile() -> str:
         "site as `tests/test_hostile_site.py` (tests/support/hostile.py): 6 articles and a gzip bomb (1 MiB -> 1 GiB), "
         "a 64 MiB page, a redirect loop, a tarpit (a byte a second), a binary body, 200,000 nested `<div>`, an "
         "offsite redirect and a page of malformed links, all in the sitemap. `DOWNLOAD_TIMEOUT=10`, `RETRY_TIMES=0`, "
-        f"no delay, the project's other settings. Machine: 2 cores (shared). Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+        f"no delay, the project's other settings. Machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end. Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
         "",
         "| extraction | seconds | peak RSS (MiB) | exit | articles stored |",
         "| --- | ---: | ---: | ---: | ---: |",
