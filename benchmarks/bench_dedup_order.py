@@ -28,11 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from crawler.dedup.clusterer import Deduplicator  # noqa: E402
-from crawler.stats import CounterStats  # noqa: E402
-from crawler.storage.database import Database  # noqa: E402
-from crawler.storage.writer import ArticleWriter  # noqa: E402
-from tests.support.settings import project_settings  # noqa: E402
+from tests.support.arrival import cluster_in_order, groups  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "corpus" / "saudinewsnet-2015-07-21_23.jsonl"
 
@@ -57,22 +53,10 @@ def load(path: Path, limit: int) -> list[dict[str, Any]]:
 
 
 def clusters(pages: list[dict[str, Any]], tmp: Path) -> dict[str, frozenset[str]]:
-    db = Database.open(f"sqlite:///{tmp}")
-    try:
-        settings = project_settings()
-        dedup = Deduplicator.build(settings, CounterStats(), db)
-        dedup.open()
-        writer = ArticleWriter.build(settings, CounterStats(), db)
-        groups: dict[str, set[str]] = {}
-        cid_of: dict[str, str] = {}
-        for p in pages:
-            (item,) = dedup.process_batch([dict(p)])
-            writer.write_now([item])
-            groups.setdefault(item["cluster_id"], set()).add(item["url"])
-            cid_of[item["url"]] = item["cluster_id"]
-        return {u: frozenset(groups[c]) for u, c in cid_of.items()}
-    finally:
-        db.close()
+    """url -> the URLs of its cluster, the pages clustered in the order given."""
+    cluster_of = cluster_in_order(tmp, pages)
+    members = groups(cluster_of)
+    return {u: members[c] for u, c in cluster_of.items()}
 
 
 def pairs(of: dict[str, frozenset[str]]) -> set[tuple[str, str]]:

@@ -19,12 +19,8 @@ from typing import Any
 
 import pytest
 
-from crawler.dedup.clusterer import Deduplicator
-from crawler.stats import CounterStats
-from crawler.storage.database import Database
-from crawler.storage.writer import ArticleWriter
+from tests.support.arrival import cluster_in_order, groups
 from tests.support.fixture_web import build_fixture_web
-from tests.support.settings import project_settings
 
 ORDERS = 6
 
@@ -43,20 +39,7 @@ def fixture_articles(root: Path) -> tuple[list[dict[str, Any]], set[frozenset[st
 
 
 def clusters(tmp: Path, pages: list[dict[str, Any]]) -> set[frozenset[str]]:
-    db = Database.open(f"sqlite:///{tmp}")
-    try:
-        settings = project_settings()
-        dedup = Deduplicator.build(settings, CounterStats(), db)
-        dedup.open()
-        writer = ArticleWriter.build(settings, CounterStats(), db)
-        groups: dict[str, set[str]] = {}
-        for p in pages:  # one at a time, each stored before the next: as the shared crawl's locks make it
-            (item,) = dedup.process_batch([dict(p)])
-            writer.write_now([item])
-            groups.setdefault(item["cluster_id"], set()).add(item["url"])
-        return {frozenset(g) for g in groups.values()}
-    finally:
-        db.close()
+    return set(groups(cluster_in_order(tmp, pages)).values())
 
 
 def test_fixture_web_clusters_do_not_depend_on_arrival_order(tmp_path: Path) -> None:
