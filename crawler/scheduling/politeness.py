@@ -38,7 +38,7 @@ from scrapy.exceptions import NotConfigured
 from crawler import meta as m
 from crawler import stats as st
 from crawler.scheduling.services import CrawlServices
-from crawler.scheduling.shared import crawler_prefix, domain_slot
+from crawler.scheduling.shared import crawler_prefix, domain_key, domain_slot
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -136,18 +136,16 @@ class GlobalPolitenessMiddleware:
                    lease_seconds=settings.getfloat("REDIS_DOMAIN_LEASE_SECONDS"),
                    poll=settings.getfloat("REDIS_DOMAIN_POLL_SECONDS"))
 
-    def _key(self, request: Request, what: str) -> str:
-        return f"{self.prefix}:domain:{domain_slot(request)}:{what}"
-
     async def process_request(self, request: Request) -> None:
+        slot = domain_slot(request)
         if self.concurrency > 0:
-            key = self._key(request, "leases")
+            key = domain_key(self.prefix, slot, "leases")
             self._n += 1
             lease = f"{self.worker}:{self._n}"
             waited_since = None
             args: list[Any] = [lease, self.concurrency, self.lease_ms]
             if self.workers is not None:
-                reserved = self.workers.claim_reservation(request, domain_slot(request))
+                reserved = self.workers.claim_reservation(request, slot)
                 if reserved is not None:
                     args.append(reserved)
             while not self._acquire(keys=[key, self.domains_key], args=args):
@@ -166,19 +164,15 @@ class GlobalPolitenessMiddleware:
                 self.stats.inc_value(st.POLITENESS_BUSY_SECONDS, time.monotonic() - waited_since)
             request.meta[m.SHARED_DOMAIN_LEASE] = (key, lease)
         if self.delay_ms > 0:
-            wait_ms = int(self._reserve(keys=[self._key(request, "next"), self.domains_key], args=[self.delay_ms]))
+            wait_ms = int(self._reserve(keys=[domain_key(self.prefix, slot, "next"), self.domains_key], args=[self.delay_ms]))
             if wait_ms > 0:
                 self.stats.inc_value(st.POLITENESS_WAITS)
                 self.stats.inc_value(st.POLITENESS_WAIT_SECONDS, wait_ms / 1000)
                 await asyncio.sleep(wait_ms / 1000)
 
     def _give_back(self, request: Request) -> None:
-        dropped = self.workers.drop_reservation(request) if self.workers is not None else None
-        if dropped is not None:  # skipped before the gate (robots.txt, incremental, budget): its turn is free
-            try:
-                self.server.zrem(f"{self.prefix}:domain:{dropped[0]}:leases", dropped[1])
-            except Exception as exc:  # noqa: BLE001 - it expires by itself
-                logger.warning("shared crawl: cannot give a domain reservation back: %s", exc)
+        if self.workers is not None:  # skipped before the gate (robots.txt, incremental, budget): its turn is free
+            self.workers.drop_reservation(request)
         held = request.meta.pop(m.SHARED_DOMAIN_LEASE, None)
         if held is not None:
             try:

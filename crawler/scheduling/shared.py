@@ -255,9 +255,7 @@ class SharedScheduler(Scheduler):
             self._local.append(request)
             return True
         workers = self.crawler.get_extension(_workers_class())
-        dropped = workers.drop_reservation(request)  # a retry or redirect before the gate: its turn is free
-        if dropped is not None:
-            workers.server.zrem(f"{workers.prefix}:domain:{dropped[0]}:leases", dropped[1])
+        workers.drop_reservation(request)  # a retry or redirect before the gate: its turn is free
         lease = request.meta.pop(m.SHARED_LEASE, None)  # a redirect or retry of a request this worker took
         try:
             try:
@@ -286,6 +284,11 @@ class SharedScheduler(Scheduler):
             self.counts.inc_value(f"{st.SCHEDULER_DEQUEUED}/redis")
             self.counts.inc_value(st.SHARED_DEQUEUED)
         return request
+
+
+def domain_key(prefix: str, slot: str, what: str) -> str:
+    """The Redis key of a domain's politeness state: ``leases`` (with reservations) or ``next``."""
+    return f"{prefix}:domain:{slot}:{what}"
 
 
 def domain_slot(request: Request) -> str:

@@ -53,7 +53,7 @@ from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
 from crawler import meta as m
 from crawler import stats as st
 from crawler.scheduling.services import CrawlServices
-from crawler.scheduling.shared import crawler_prefix
+from crawler.scheduling.shared import crawler_prefix, domain_key
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -352,15 +352,19 @@ class SharedWorkers:
             self._to_gate.pop(slot, None)
         return member
 
-    def drop_reservation(self, request: Request) -> tuple[str, str] | None:
-        """*request* will not reach the gate (skipped, failed, re-queued): ``(slot, member)`` to delete, or None."""
+    def drop_reservation(self, request: Request) -> None:
+        """*request* will not reach the gate (skipped, failed, re-queued): its domain's turn is free again."""
         own = request.meta.pop(m.SHARED_GATE_PENDING, None)
         if own is None or own[1] not in self._to_gate.get(own[0], []):
-            return None
-        self._to_gate[own[0]].remove(own[1])
-        if not self._to_gate[own[0]]:
-            del self._to_gate[own[0]]
-        return own
+            return
+        slot, member = own
+        self._to_gate[slot].remove(member)
+        if not self._to_gate[slot]:
+            del self._to_gate[slot]
+        try:
+            self.server.zrem(domain_key(self.prefix, slot, "leases"), member)
+        except Exception as exc:  # noqa: BLE001 - it expires by itself
+            logger.warning("shared crawl: cannot give a domain reservation back: %s", exc)
 
     def release(self, lease: str | None) -> None:
         """The leased request is done (its outcome is stored or queued)."""
