@@ -14,6 +14,7 @@ the pages that arrive while they start are extracted in-process.
 from __future__ import annotations
 
 import logging
+from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
 
@@ -98,7 +99,7 @@ class CleanPipeline(ArticleCleaner):
         try:
             result = await self._batches.submit(call)  # type: ignore[union-attr]
         except Exception as exc:  # noqa: BLE001 - a worker that died must not stop the crawl
-            if type(exc).__name__ == "BrokenProcessPool":
+            if isinstance(exc, BrokenProcessPool):
                 self.workers.broken = True  # type: ignore[union-attr]
             self.stats.inc_value("clean/worker_errors")
             if not self.workers.broken:  # type: ignore[union-attr]

@@ -123,6 +123,7 @@ class NoLocks(HeldLocks):
 
     def __init__(self) -> None:
         self._released = True
+        self.conn = None  # lock_clusters and wait_cluster do nothing
         self.keys, self.whole_index = 0, False
 
     def release(self) -> None:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 
-from crawler.extract.boilerplate import compile_extra
+from crawler.extract.boilerplate import compile_extra, compiled_extra
 from crawler.extract.html import NotHTML
 from crawler.extract.model import Extraction
 from crawler.extract.pipeline import run
@@ -50,8 +50,12 @@ def extract_article(
     """
     deadline = time.monotonic() + time_budget if time_budget else None
     try:
+        extra = compiled_extra(extra_patterns)  # a source's patterns are compiled once per process
+    except TypeError:  # unhashable patterns: compiled for this page alone
+        extra = compile_extra(extra_patterns)
+    try:
         return run(html, url, fetched_at=fetched_at, encoding=encoding,
-                   extra=compile_extra(extra_patterns), template=template, deadline=deadline)
+                   extra=extra, template=template, deadline=deadline)
     except NotHTML as exc:
         return Extraction.failed(exc.reason)
     except RecursionError:

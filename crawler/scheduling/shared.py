@@ -227,6 +227,14 @@ class SharedScheduler(Scheduler):
     counts: Any  # the crawler's stats
     _local: deque[Request]
     _missed: bool  # the last pop found nothing to start
+    _workers: Any = None  # the crawl's SharedWorkers, looked up once (see workers)
+
+    @property
+    def workers(self) -> Any:
+        """The crawl's :class:`crawler.scheduling.workers.SharedWorkers` extension."""
+        if self._workers is None:
+            self._workers = self.crawler.get_extension(_workers_class())
+        return self._workers
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SharedScheduler:
@@ -254,7 +262,7 @@ class SharedScheduler(Scheduler):
         if request.meta.pop(m.SHARED_HANDOFF, False):  # taken from the queue by this worker's idle poll
             self._local.append(request)
             return True
-        workers = self.crawler.get_extension(_workers_class())
+        workers = self.workers
         workers.drop_reservation(request)  # a retry or redirect before the gate: its turn is free
         lease = request.meta.pop(m.SHARED_LEASE, None)  # a redirect or retry of a request this worker took
         try:
@@ -267,7 +275,7 @@ class SharedScheduler(Scheduler):
                 return True
         finally:
             if lease is not None:  # its follow-up is in the queue (or filtered): the lease is done
-                self.crawler.get_extension(_workers_class()).release(lease)
+                self.workers.release(lease)
         if added:
             self.counts.inc_value(st.SCHEDULER_ENQUEUED)
             self.counts.inc_value(f"{st.SCHEDULER_ENQUEUED}/redis")
@@ -279,7 +287,7 @@ class SharedScheduler(Scheduler):
         request = super().next_request()
         self._missed = request is None
         if request is not None:
-            self.crawler.get_extension(_workers_class()).end_idle()
+            self.workers.end_idle()
             self.counts.inc_value(st.SCHEDULER_DEQUEUED)
             self.counts.inc_value(f"{st.SCHEDULER_DEQUEUED}/redis")
             self.counts.inc_value(st.SHARED_DEQUEUED)
@@ -364,7 +372,3 @@ def _workers_class() -> type:
     from crawler.scheduling.workers import SharedWorkers
 
     return SharedWorkers
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -231,10 +231,14 @@ class SharedWorkers:
             crawler.signals.connect(handler, signal=signal)
         return ext
 
+    _server: Redis | None = None
+
     @property
     def server(self) -> Redis:
-        """The crawl's Redis client (:class:`CrawlServices`, reached once extensions exist)."""
-        return CrawlServices.of(self.crawler).redis
+        """The crawl's Redis client (:class:`CrawlServices`, reached once extensions exist; then kept)."""
+        if self._server is None:
+            self._server = CrawlServices.of(self.crawler).redis
+        return self._server
 
     def _script(self, name: str) -> Any:
         if not self._scripts:

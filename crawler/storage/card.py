@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 import crawler
+from crawler.items import iso_datetime
 from crawler.storage.models import Article, CrawlRun, DedupConfigRow
 
 if TYPE_CHECKING:
@@ -146,17 +147,11 @@ def _runs(db: Database, filters: list[Any]) -> dict[str, Any]:
         run = rows.get(i)
         runs.append({
             "id": i, "copies": counts[i],
-            "started_at": _iso(_utc(run.started_at)) if run else None,
-            "finished_at": _iso(_utc(run.finished_at)) if run and run.finished_at else None,
+            "started_at": iso_datetime(run.started_at) if run else None,
+            "finished_at": iso_datetime(run.finished_at) if run else None,
             "status": run.status if run else "unknown",
         })
     return {"runs": runs, "copies_from_no_run": counts.get(None, 0)}
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _sites(db: Database, filters: list[Any]) -> dict[str, int]:

@@ -6,7 +6,7 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from crawler.storage.database import Database
+from crawler.storage.database import Database, describe_url
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -30,6 +30,5 @@ def run(db: Database, host: str, port: int, settings: BaseSettings | None = None
 
     app = create_app(db, settings, cache_seconds=cache_seconds)
     shown = f"[{host}]" if ":" in host else host
-    announce(f"serving {db.engine.url.render_as_string(hide_password=True) if db.dialect != 'sqlite' else db.url} "
-             f"read-only on http://{shown}:{port}/ (Ctrl-C to stop)")
+    announce(f"serving {describe_url(db.url)} read-only on http://{shown}:{port}/ (Ctrl-C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
