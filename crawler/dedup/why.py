@@ -96,7 +96,7 @@ def _chain(merges: list[MergeRecord], a: str, b: str) -> list[MergeRecord] | Non
 
 def explain(
     db: Database, url_a: str, url_b: str, config: DedupConfig | None = None, member_threshold: float = 0.3,
-    max_members: int = 100,
+    max_members: int = 100, cluster_lines: dict[str, str] | None = None,
 ) -> str:
     """Why the stored copies at *url_a* and *url_b* are (or are not) one cluster.
 
@@ -107,6 +107,8 @@ def explain(
         member_threshold: ``DEDUP_MEMBER_THRESHOLD``, the least Jaccard a copy
             needs with every member of a cluster to join it (shown with the members).
         max_members: how many members of the cluster are compared (the earliest).
+        cluster_lines: the cluster lines already worked out, by cluster id (read and filled in):
+            a caller explaining several copies of one cluster compares its members once.
 
     Raises:
         UnknownArticle: one of the URLs is not stored.
@@ -124,11 +126,12 @@ def explain(
             ).order_by(MergeRecord.created_at, MergeRecord.id)
         ))
         stored_config = s.get(DedupConfigRow, "articles")
+        same = bool(a.cluster_id) and a.cluster_id == b.cluster_id
+        known = cluster_lines.get(a.cluster_id) if cluster_lines is not None and same else None
         members = list(s.execute(
             select(Article.url, Article.text).where(Article.cluster_id == a.cluster_id).order_by(Article.id)
             .limit(max_members)
-        )) if a.cluster_id else []
-    same = bool(a.cluster_id) and a.cluster_id == b.cluster_id
+        )) if a.cluster_id and known is None else []
     lines = [
         f"A: {a.url} (site {a.site}, published {a.published_at or '-'}, fetched {_when(a.fetched_at)}, cluster {a.cluster_id})",
         f"B: {b.url} (site {b.site}, published {b.published_at or '-'}, fetched {_when(b.fetched_at)}, cluster {b.cluster_id})",
@@ -170,8 +173,12 @@ def explain(
     elif why == "names":
         lines.append("names: each headline names something its own body repeats and the other body never mentions"
                      " (one template, two stories: not merged)")
-    if same and len(members) > 1:
-        lines.append(_cluster_line(hasher, members, config.threshold, member_threshold))
+    if known is None and same and len(members) > 1:
+        known = _cluster_line(hasher, members, config.threshold, member_threshold)
+        if cluster_lines is not None:
+            cluster_lines[a.cluster_id] = known
+    if known is not None:
+        lines.append(known)
     lines.append(f"configuration: {config.fingerprint}")
     if stored_config is not None:
         note = "" if stored_config.fingerprint == config.fingerprint else " (DIFFERS from the configuration above)"

@@ -198,11 +198,12 @@ def cluster(db: Database, cluster_id: str, config: DedupConfig | None = None,
              "cluster_id": m.cluster_id})
     ref = arts[0]
     copies = []
+    cluster_lines: dict[str, str] = {}  # the cluster's members compared once for every explanation
     for n, a in enumerate(arts):
         is_ref = n == 0
         explanation = None
         if not is_ref and n <= MAX_EXPLAINED:
-            explanation = explain(db, ref.url, a.url, config, **(explain_options or {}))
+            explanation = explain(db, ref.url, a.url, config, cluster_lines=cluster_lines, **(explain_options or {}))
         copies.append(Copy(
             a.id, a.url, a.site, a.title, a.text, a.published_at, a.fetched_at, is_ref,
             [Segment("same", a.title)] if is_ref else word_diff(ref.title, a.title),
