@@ -283,7 +283,7 @@ class StoryFacts:
     candidate need them) from the body's word hashes and the title kept here.
     """
 
-    __slots__ = ("_days", "_terms", "_title", "_values", "_words", "numbers")
+    __slots__ = ("_days", "_terms", "_title", "_title_matching", "_values", "_words", "numbers")
 
     def __init__(self, numbers: dict[tuple[str, str], frozenset[str]], values: np.ndarray, title: str = "") -> None:
         self.numbers = numbers
@@ -292,6 +292,13 @@ class StoryFacts:
         self._words: np.ndarray | None = None
         self._terms: np.ndarray | None = None
         self._days: frozenset[str] | None = None
+        self._title_matching: tuple[str, np.ndarray] | None = None
+
+    def _matching_title(self) -> tuple[str, np.ndarray]:
+        """The title's matching form and code points, worked out once for :attr:`terms` and :attr:`days`."""
+        if self._title_matching is None:
+            self._title_matching = matching_codepoints(self._title)
+        return self._title_matching
 
     @property
     def words(self) -> np.ndarray:
@@ -302,14 +309,15 @@ class StoryFacts:
     @property
     def terms(self) -> np.ndarray:
         if self._terms is None:
-            self._terms = _title_terms(self._title, self.words) if self._title and self.words.size else _NO_HASHES
+            self._terms = _title_terms(*self._matching_title(), self.words) \
+                if self._title and self.words.size else _NO_HASHES
         return self._terms
 
     @property
     def days(self) -> frozenset[str]:
         """The weekdays the headline names (matching form): a daily digest names its day."""
         if self._days is None:
-            self._days = frozenset(_WEEKDAYS.intersection(normalize_for_matching(self._title).split())) \
+            self._days = frozenset(_WEEKDAYS.intersection(self._matching_title()[0].split())) \
                 if self._title else frozenset()
         return self._days
 
@@ -345,9 +353,9 @@ def story_facts(
     return StoryFacts(numbers, values, title)
 
 
-def _title_terms(title: str, words: np.ndarray) -> np.ndarray:
-    """Hashes of the title's words of three letters or more, not numbers, that *words* holds."""
-    norm_t, cps_t = matching_codepoints(title)
+def _title_terms(norm_t: str, cps_t: np.ndarray, words: np.ndarray) -> np.ndarray:
+    """Hashes of the title's words (matching form, code points) of three letters or more, not numbers,
+    that *words* holds."""
     if not norm_t:
         return _NO_HASHES
     starts, ends = word_spans(cps_t)
