@@ -350,6 +350,7 @@ class LeasedPriorityQueue(PriorityQueue):
         self.workers = spider.crawler.get_extension(_workers_class())
         if self.workers is None:
             raise ValueError("crawler.scheduling.workers.SharedWorkers is not enabled in EXTENSIONS")
+        self.workers.queue = self  # its idle poll turns what it takes into requests here too
 
     def _encode_request(self, request: Request) -> bytes:
         return queue_member(request, super()._encode_request(request))
@@ -361,7 +362,10 @@ class LeasedPriorityQueue(PriorityQueue):
         taken = self.workers.take()
         if taken is None:
             return None
-        lease, member = taken
+        return self.leased_request(*taken)
+
+    def leased_request(self, lease: str, member: bytes) -> Request:
+        """The request of a queue *member* taken under *lease*, on its way to the politeness gate."""
         request = self._decode_request(member)
         request.meta[m.SHARED_LEASE] = lease
         self.workers.to_gate(request, split_member(member)[0], lease)

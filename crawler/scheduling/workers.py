@@ -232,6 +232,8 @@ class SharedWorkers:
         return ext
 
     _server: Redis | None = None
+    #: the shared queue (:class:`crawler.scheduling.shared.LeasedPriorityQueue`), set when it opens
+    queue: Any = None
 
     @property
     def server(self) -> Redis:
@@ -435,7 +437,7 @@ class SharedWorkers:
         more after the crawl is over.
         """
         engine = self.crawler.engine
-        if self._closing or engine is None or self.crawler.spider is None:
+        if self._closing or engine is None or self.crawler.spider is None or self.queue is None:
             return
         try:
             taken = self.take()
@@ -457,16 +459,7 @@ class SharedWorkers:
 
                 deferred_from_coro(engine.close_spider_async(reason="finished"))
             return
-        from scrapy.utils.request import request_from_dict
-        from scrapy_redis import picklecompat
-
-        from crawler.scheduling.shared import split_member
-
-        lease, member = taken
-        slot, data = split_member(member)
-        request = request_from_dict(picklecompat.loads(data), spider=self.crawler.spider)  # trusted Redis
-        request.meta[m.SHARED_LEASE] = lease
-        self.to_gate(request, slot, lease)
+        request = self.queue.leased_request(*taken)  # decoded with the scheduler's serializer
         request.meta[m.SHARED_HANDOFF] = True
         self.end_idle()
         self.stats.inc_value(st.SHARED_HANDOFFS)
