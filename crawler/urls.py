@@ -160,9 +160,9 @@ def canonical_url_or_none(url: object, strip_params: Iterable[str] = DEFAULT_STR
 
 
 # An imported record's URL is canonicalised twice (validated by the importer, then made
-# the key by the cleaner), a crawled link as often as it is found: the last few thousand
-# answers are kept. Errors are not cached (they propagate).
-@lru_cache(maxsize=4096)
+# the key by the cleaner), a crawled link as often as it is found (the same links recur on
+# every page of a site): the last answers are kept. Errors are not cached (they propagate).
+@lru_cache(maxsize=1 << 15)
 def _canonical_cached(url: str, strip_params: tuple[str, ...]) -> str:
     return _canonical(url, strip_params)
 

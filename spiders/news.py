@@ -82,7 +82,6 @@ class NewsSpider(scrapy.Spider):
         self._domains: dict[str, str] = {}  # host -> source name
         self._queued: Counter[str] = Counter()  # requests scheduled per source
         self._scheduled: dict[str, set[str]] = {}
-        self._canonical_urls: dict[str, str] = {}  # link as found -> canonical_url (see _canonical)
         self._refusals: dict[tuple[str, str, str], str | None] = {}  # (link, source, kind) -> see _refusal
         self._link_thread: ThreadPoolExecutor | None = None  # see read_page
 
@@ -117,15 +116,6 @@ class NewsSpider(scrapy.Spider):
         for reason, count in report.items():
             self._stat(st.discovery_dropped(reason), count)
 
-    def _canonical(self, url: str) -> str | None:
-        """:func:`canonical_url_or_none`, remembered: the same links recur on every page of a site (bounded)."""
-        known = self._canonical_urls
-        if url not in known:
-            if len(known) >= 50_000:
-                known.clear()
-            known[url] = canonical_url_or_none(url, self.strip_params)
-        return known[url]
-
     def _source_of(self, url: str) -> str | None:
         host = url_host(url)
         while host:
@@ -140,7 +130,7 @@ class NewsSpider(scrapy.Spider):
     ) -> scrapy.Request | None:
         """A request within the source's scheduling cap, or None (counted)."""
         if canonical:
-            url = self._canonical(url)  # type: ignore[assignment]
+            url = canonical_url_or_none(url, self.strip_params)  # type: ignore[assignment]
         elif invalid_reason(url) is not None:
             url = None  # type: ignore[assignment]
         if url is None:  # one malformed link: dropped and counted, the page's other links go on
