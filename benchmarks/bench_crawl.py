@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -225,6 +226,7 @@ def speed(rounds: int, per_site: int) -> str:
                 runs["crawl"].append(run_timed(full(f"run{r}")))
     best = {k: min(v) for k, v in runs.items()}
     ratio = best["crawl"][0] / best["bare"][0]
+    median = {k: statistics.median(s for s, _, _ in v) for k, v in runs.items()}
 
     def cell(k: str) -> str:
         return f"{best[k][0]:.2f} ({', '.join(f'{s:.2f}' for s, _, _ in runs[k])})"
@@ -253,6 +255,7 @@ def speed(rounds: int, per_site: int) -> str:
         f"| `python -m crawler crawl` (extract, clean, de-duplicate, store) | {cell('crawl')} | "
         f"{best['crawl'][1]:.0f} | {best['crawl'][2]} |",
         f"| ratio (best / best) | {ratio:.2f}x | | |",
+        f"| ratio (median / median) | {median['crawl'] / median['bare']:.2f}x | | |",
     ]
     return "\n".join(lines)
 
