@@ -35,10 +35,10 @@ class Article(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     url: Mapped[str] = mapped_column(String(2048), unique=True)
-    site: Mapped[str] = mapped_column(String(64), index=True)
+    site: Mapped[str] = mapped_column(String(64))  # indexed by ix_articles_site_fetched
     title: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
-    published_at: Mapped[str | None] = mapped_column(String(40), index=True)
+    published_at: Mapped[str | None] = mapped_column(String(40))  # indexed by ix_articles_published_site
     date_source: Mapped[str | None] = mapped_column(String(64))
     authors: Mapped[list[Any]] = mapped_column(JSON, default=list)
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)

@@ -3,15 +3,13 @@
 Do not edit: the SQL SQLite keeps for a database the migrations built (see ``create_new_sqlite``).
 """
 
-REVISION = '0005'
+REVISION = '0006'
 STATEMENTS = (
     'CREATE TABLE alembic_version (\n\tversion_num VARCHAR(32) NOT NULL, \n\tCONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)',
     'CREATE TABLE articles (\n\tid INTEGER NOT NULL, \n\turl VARCHAR(2048) NOT NULL, \n\tsite VARCHAR(64) NOT NULL, \n\ttitle TEXT NOT NULL, \n\ttext TEXT NOT NULL, \n\tpublished_at VARCHAR(40), \n\tdate_source VARCHAR(64), \n\tauthors JSON NOT NULL, \n\ttags JSON NOT NULL, \n\tattribution VARCHAR(512), \n\trelated_headlines JSON NOT NULL, \n\tlang VARCHAR(16), \n\tfetched_at DATETIME NOT NULL, \n\tupdated_at DATETIME NOT NULL, \n\tcontent_hash VARCHAR(64), \n\tsignature BLOB, \n\tcluster_id VARCHAR(40), \n\tdup_of INTEGER, \n\trun_id INTEGER, \n\tPRIMARY KEY (id), \n\tFOREIGN KEY(dup_of) REFERENCES articles (id) ON DELETE SET NULL, \n\tUNIQUE (url)\n)',
     'CREATE INDEX ix_articles_cluster_id ON articles (cluster_id)',
     'CREATE INDEX ix_articles_content_hash ON articles (content_hash)',
     'CREATE INDEX ix_articles_fetched_at ON articles (fetched_at)',
-    'CREATE INDEX ix_articles_published_at ON articles (published_at)',
-    'CREATE INDEX ix_articles_site ON articles (site)',
     'CREATE TABLE crawl_runs (\n\tid INTEGER NOT NULL, \n\tstarted_at DATETIME NOT NULL, \n\tfinished_at DATETIME, \n\tstatus VARCHAR(16) NOT NULL, \n\tfinish_reason VARCHAR(64), \n\tpid INTEGER, \n\thost VARCHAR(255), \n\tpages_fetched BIGINT NOT NULL, \n\tarticles_stored BIGINT NOT NULL, \n\tduplicates_merged BIGINT NOT NULL, \n\tper_source JSON NOT NULL, \n\terrors JSON NOT NULL, \n\tstats JSON NOT NULL, \n\tPRIMARY KEY (id)\n)',
     'CREATE INDEX ix_crawl_runs_started_at ON crawl_runs (started_at)',
     'CREATE TABLE merges (\n\tid INTEGER NOT NULL, \n\tkind VARCHAR(16) NOT NULL, \n\tmember VARCHAR(2048) NOT NULL, \n\tmatched VARCHAR(2048) NOT NULL, \n\tcluster_id VARCHAR(40) NOT NULL, \n\tmethod VARCHAR(32) NOT NULL, \n\tscore FLOAT, \n\tconfig VARCHAR(128), \n\tcreated_at DATETIME NOT NULL, \n\tPRIMARY KEY (id)\n)',
