@@ -37,6 +37,29 @@ def test_decide(fetched, state, lastmod, recheck, expected) -> None:
     assert decide(NOW, recheck, fetched, state, lastmod) == expected
 
 
+def test_listing_made_conditional_from_the_row_already_read() -> None:
+    """A listing page's url_state row (read by SkipStoredMiddleware) carries its validators:
+    ConditionalRequestMiddleware uses them and reads nothing (its look-ups would raise)."""
+    from types import SimpleNamespace
+
+    from scrapy import Request
+
+    from crawler import meta as m
+    from crawler.scheduling.incremental import ConditionalRequestMiddleware
+
+    def no_reads(*_a: object) -> None:
+        raise AssertionError("url_state read a second time")
+
+    mw = ConditionalRequestMiddleware(SimpleNamespace(stats=None), None, None)  # type: ignore[arg-type]
+    mw.validators_many = no_reads  # type: ignore[method-assign]
+    mw.lookups = SimpleNamespace(get=no_reads)  # type: ignore[assignment]
+    state = {"kind": "listing", "lastmod": None, "fetched_at": NOW, "etag": '"v1"', "last_modified": None}
+    request = Request("http://a.test/section/", meta={m.INCREMENTAL_STATE: state})
+    assert mw.process_request(request) is None
+    assert request.headers[b"If-None-Match"] == b'"v1"' and b"If-Modified-Since" not in request.headers
+    assert request.meta[m.INCREMENTAL_CONDITIONAL]
+
+
 def test_parse_lastmod() -> None:
     assert parse_lastmod("2025-10-15") == datetime(2025, 10, 15, tzinfo=UTC)
     assert parse_lastmod("2025-10-15T09:42:00+03:00") == datetime(2025, 10, 15, 6, 42, tzinfo=UTC)

@@ -188,7 +188,9 @@ class SkipStoredMiddleware:
         self.db = db
         self.writer = writer
         self.recheck_hours = recheck_hours
-        self._state_q = select(UrlState.kind, UrlState.lastmod, UrlState.fetched_at)
+        # The validators come along so that ConditionalRequestMiddleware need not read a listing's row again.
+        self._state_q = select(UrlState.kind, UrlState.lastmod, UrlState.fetched_at, UrlState.etag,
+                               UrlState.last_modified)
         self.lookups: Lookups | None = None
 
     @classmethod
@@ -349,6 +351,10 @@ class ConditionalRequestMiddleware:
     def process_request(self, request: Request) -> None | Awaitable[None]:
         kind = self._kind(request)
         if kind is None or request.meta.get(m.INCREMENTAL_UNCONDITIONAL):
+            return None
+        state = request.meta.get(m.INCREMENTAL_STATE)
+        if state and "etag" in state:  # a listing page: SkipStoredMiddleware has read its row already
+            self._condition(request, (state["etag"], state["last_modified"]))
             return None
         if self.lookups is not None:
             return self._process_looked_up(request)
