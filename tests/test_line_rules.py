@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import _sre
-import json
 import random
 import re
 import re._casefix as _casefix
 import re._parser as sre_parse
-from pathlib import Path
 
 import pytest
 
 from crawler.extract import rules
 from crawler.extract.line_rules import LineRuleSet, _caseless, _required
-
-CORPORA = sorted((Path(__file__).resolve().parents[2] / "shared" / "corpus").glob("*.jsonl"))
+from tests.support import corpora
 
 PATTERNS = [
     re.compile(r"^\W*(?:المصدر|source)\s*[:/]", re.I),
@@ -79,19 +76,9 @@ def test_same_answer_on_random_lines() -> None:
         assert rules.matches(line) == any(p.search(line) for p in PATTERNS), repr(line)
 
 
-@pytest.mark.skipif(not CORPORA, reason="the shared corpora are absent")
+@pytest.mark.skipif(not corpora.CORPORA, reason="the shared corpora are absent")
 def test_same_answer_on_every_corpus_line() -> None:
     """The boilerplate line rules, on every title, paragraph and line of the shared corpora."""
     line_rules = LineRuleSet(rules.BOILERPLATE_LINES)
-    seen: set[str] = set()
-    for path in CORPORA:
-        with path.open(encoding="utf-8") as fh:
-            for raw in fh:
-                rec = json.loads(raw)
-                lines = [rec.get("title") or "", *(rec.get("paragraphs") or []),
-                         *re.split(r"\r\n|\r|\n", rec.get("text") or "")]
-                for line in lines:
-                    if isinstance(line, str) and line not in seen:
-                        seen.add(line)
-                        expected = any(p.search(line) for p in rules.BOILERPLATE_LINES)
-                        assert line_rules.matches(line) == expected, repr(line)
+    for line in corpora.lines():
+        assert line_rules.matches(line) == any(p.search(line) for p in rules.BOILERPLATE_LINES), repr(line)

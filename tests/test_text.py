@@ -12,6 +12,7 @@ from crawler.text import (
     word_tokens,
 )
 from tests.dedup_eval.evalset import CORPUS
+from tests.support import corpora
 
 
 @pytest.mark.parametrize(
@@ -110,22 +111,9 @@ def test_matching_codepoints_on_the_corpus() -> None:
 
 
 # -- clean_text's fast path: the same string as the step-by-step path ----------------
-def corpus_texts() -> list[str]:
-    """Every title, paragraph, line and whole text of the shared corpora (read in place, never copied)."""
-    out: list[str] = []
-    for path in sorted(CORPUS.parent.glob("*.jsonl")):
-        with path.open(encoding="utf-8") as fh:
-            for line in fh:
-                rec = json.loads(line)
-                paragraphs = [p for p in rec.get("paragraphs") or [] if isinstance(p, str)]
-                text = rec.get("text") if isinstance(rec.get("text"), str) else "\n".join(paragraphs)
-                out += [rec.get("title") or "", text, *paragraphs, *re.split(r"\r\n|\r|\n", text)]
-    return list(dict.fromkeys(out))
-
-
-@pytest.mark.skipif(not CORPUS.exists(), reason=f"{CORPUS} is absent")
+@pytest.mark.skipif(not corpora.CORPORA, reason="the shared corpora are absent")
 def test_clean_text_fast_path_on_the_corpus() -> None:
-    for raw in corpus_texts():
+    for raw in corpora.lines():
         assert clean_text(raw) == _clean_text(raw), repr(raw)
 
 

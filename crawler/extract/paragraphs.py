@@ -78,14 +78,22 @@ def _is_dateline_meta(text: str) -> bool:
     return bool(_CLOCK.search(text) or text_date(text, 2100) or relative_date(text, _EPOCH))
 
 
-def _lam_mim_nun(text: str) -> int:
-    """How many of the three commonest Arabic letters *text* holds.
+def _lam_mim_nun(text: str, cap: int | None = None) -> int:
+    """How many of the three commonest Arabic letters *text* holds (or some number over *cap*).
 
     No step of the matching form removes one of them or turns it into another letter (checked
     against every character beside each), so a line holding more of them than the headline's
-    matching form is not the headline, and need not be normalised to find that out.
+    matching form is not the headline, and need not be normalised to find that out. A prose line
+    has more lams alone than a headline has of all three: the other two are then not counted.
     """
-    return text.count("ل") + text.count("م") + text.count("ن")
+    count = text.count("ل")
+    if cap is not None and count > cap:
+        return count
+    return count + text.count("م") + text.count("ن")
+
+
+# What a plain line (Line.plain) says besides its text, shared: no links, not a heading.
+_PLAIN = Line.plain("")
 
 
 def _in_box(line: Line) -> bool:
@@ -115,8 +123,9 @@ def clean_lines(
     source_label = False
     for line in lines:
         if isinstance(line, str):
-            line = Line.plain(line)
-        text = clean_text(line.text)
+            text, line = clean_text(line), _PLAIN
+        else:
+            text = clean_text(line.text)
         if not text:
             continue
         kind = label_kind(text)
@@ -165,7 +174,8 @@ def clean_lines(
         if is_boilerplate_line(text, extra) or kind or (is_template and is_template(text)):
             res.removed += 1
             continue
-        if title_key and _lam_mim_nun(text) <= title_letters and normalize_for_matching(text) == title_key:
+        if (title_key and _lam_mim_nun(text, title_letters) <= title_letters
+                and normalize_for_matching(text) == title_key):
             res.removed += 1
             res.held.append(text)
             continue
@@ -181,7 +191,7 @@ def clean_lines(
             res.attribution = res.attribution or agency
             res.removed += 1
             continue
-        if _is_date_line(text) and len(text) < 60 or not seen_good and (
+        if len(text) < 60 and _is_date_line(text) or not seen_good and (
             (len(text) < 30 and len(text.split()) <= 4 and not _SENTENCE_END.search(text))
             or (len(text) < 40 and text.startswith("(") and text.endswith(")"))
         ):
