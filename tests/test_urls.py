@@ -90,9 +90,14 @@ def test_plain_urls_are_encoded_as_w3lib_would_on_random_urls(monkeypatch: pytes
              "news.example.", "news.example:80", "news.example:443", "news.example:8080", "news.example:99999",
              "[::1]", "", "-.example", "news..example"]
     pieces = ["/", "/", "a", "Z", "9", "-", ".", "..", "/./", "/../", "%", "%41", "%2F", "%d8%a8", ";", ";p=1", "?",
+              "%2f", "%25", "%2525", "%3b", "%3B", "%3f", "%3F", "%2E", "%2e", "%20", "%7E", "%G1", "%E2%80", "%ff", "%D8",
               "?q=1", "?utm_source=x", "#", "#f", " ", "\t", "\\", "[", "]", "|", "~", "'", "!", "*", "+", "=", "&",
               "@", ":", "خبر", "أخبار", "\u00a0", "\u3000", "😀", "\ud800", "\ufeff", "é", "amp", "/amp", ".html"]
     url_list = [rnd.choice(starts) + rnd.choice(hosts) + "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 8)))
                 for _ in range(20_000)]
+    # and as many that the shortcut takes, mostly: plain hosts, paths of escapes, dots and letters
+    path_pieces = [p for p in pieces if p[0] not in "?#; \t\\[]"]
+    url_list += [rnd.choice(starts[:2]) + rnd.choice(hosts[:3]) + "/"
+                 + "".join(rnd.choice(path_pieces) for _ in range(rnd.randint(0, 8))) for _ in range(20_000)]
     fast, slow = canonical_both_ways(monkeypatch, url_list)
     assert fast == slow
