@@ -316,3 +316,17 @@ def test_agency_credit_marks_are_in_every_credit() -> None:
         m = rules.AGENCY_CREDIT.search(text[:120]) or rules.AGENCY_CREDIT.search(text[-40:])
         expected = next(g for g in (m.group("src"), m.group("src2"), m.group("src3")) if g) if m else None
         assert agency_of(text) == expected, repr(text)
+
+
+def test_a_printable_nfkc_headline_has_as_many_lam_mim_nun_as_its_matching_form() -> None:
+    """Why clean_lines counts them on the headline itself: every printable NFKC character (and every
+    corpus headline) keeps its count of the three letters in the matching form."""
+    import unicodedata
+
+    from crawler.extract.paragraphs import _lam_mim_nun
+    from crawler.text import normalize_for_matching
+
+    texts = [chr(cp) for cp in range(0x10000)] + [rec.get("title") or "" for rec in corpora.records()]
+    for text in texts:
+        if text.isprintable() and unicodedata.is_normalized("NFKC", text):
+            assert _lam_mim_nun(normalize_for_matching(text)) == _lam_mim_nun(text), repr(text)

@@ -18,6 +18,7 @@ label does on a page.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -115,8 +116,15 @@ def clean_lines(
         is_template: the site's learned template test (a line it knows is dropped).
     """
     res = CleanedLines()
-    title_key = normalize_for_matching(title)
-    title_letters = _lam_mim_nun(title_key)
+    # The headline's matching form is made when a line may repeat it (few records have one). A
+    # printable NFKC headline has as many of the three letters as its matching form: no step of
+    # that form then adds one (nor ever removes one).
+    title_key: str | None = None
+    if title.isprintable() and unicodedata.is_normalized("NFKC", title):
+        title_letters = _lam_mim_nun(title)
+    else:
+        title_key = normalize_for_matching(title)
+        title_letters = _lam_mim_nun(title_key)
     mode: str | None = None  # None | "links" (after a read-also/related label) | "embedded" (second article)
     label = ""
     seen_good = False
@@ -174,11 +182,13 @@ def clean_lines(
         if is_boilerplate_line(text, extra) or kind or (is_template and is_template(text)):
             res.removed += 1
             continue
-        if (title_key and _lam_mim_nun(text, title_letters) <= title_letters
-                and normalize_for_matching(text) == title_key):
-            res.removed += 1
-            res.held.append(text)
-            continue
+        if title and _lam_mim_nun(text, title_letters) <= title_letters:
+            if title_key is None:
+                title_key = normalize_for_matching(title)
+            if title_key and normalize_for_matching(text) == title_key:
+                res.removed += 1
+                res.held.append(text)
+                continue
         if len(text) < 60 and (m := rules.AUTHOR_LINE.match(text)):
             if name := clean_author(m.group("name")):
                 res.authors.append(name)
