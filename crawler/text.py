@@ -104,6 +104,19 @@ def clean_text(text: str) -> str:
     """
     if not text:
         return ""
+    # Fast path (most lines of a record), the same string as _clean_text: a printable text has no
+    # newline, control, invisible mark (all format characters) or exotic space, and an NFKC one is
+    # NFC with no presentation form to fold (those that NFKC leaves are left by the fold too). A
+    # no-break space is the one exotic space common in news text: NFC treats it as a space, and
+    # the space rule turns each run holding either into one space.
+    plain = text.replace("\u00a0", " ") if "\u00a0" in text else text
+    if plain.isprintable() and unicodedata.is_normalized("NFKC", plain):
+        return (_HORIZONTAL_SPACE.sub(" ", plain) if "  " in plain else plain).strip()
+    return _clean_text(text)
+
+
+def _clean_text(text: str) -> str:
+    """:func:`clean_text` step by step (any text)."""
     text = unicodedata.normalize("NFC", text)
     if _ODD.search(text):  # one scan instead of three when there is nothing to fix
         text = _PRESENTATION_FORMS.sub(_fold_presentation, text)

@@ -8,6 +8,7 @@ reach both, and ``import --sources`` hands them to the import's workers.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,11 +19,13 @@ from crawler.commands.cli import main
 from crawler.extract import extract_article
 from crawler.extract.cleaner import ArticleCleaner
 from crawler.extract.lines import Line
-from crawler.extract.paragraphs import clean_lines
+from crawler.extract.paragraphs import CleanedLines, clean_lines
 from crawler.items import ArticleItem
 from crawler.stats import CounterStats
 from crawler.storage.export import export_corpus
 from crawler.storage.importer import import_jsonl
+from crawler.text import clean_text
+from tests.support import corpora
 from tests.support.settings import project_settings
 from tests.test_clean_pipeline import PARAS
 
@@ -248,3 +251,82 @@ def test_import_command_rejects_a_bad_sources_file(tmp_path: Path, monkeypatch: 
         monkeypatch.chdir(tmp_path)
         path.rename(tmp_path / "sources.yaml")
         assert _imported_texts(tmp_path)[0] == 2
+
+
+# -- shortcuts: each record of the shared corpora cleaned with and without them ---------------
+def the_long_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every exact shortcut of the line rules switched off: each rule tried on each line as written."""
+    from crawler.extract import boilerplate, dates, paragraphs, rules
+    from crawler.text import _clean_text
+
+    def label_kind(text: str) -> str | None:
+        if len(text) > 200:
+            return None
+        for kind, pat in rules.SECTION_LABELS.items():
+            if pat.search(text) and (len(text) <= boilerplate.MAX_LABEL_CHARS or kind in ("read_also", "tags")):
+                return kind
+        return None
+
+    def agency_of(text: str) -> str | None:
+        m = rules.AGENCY_CREDIT.search(text[:120]) or rules.AGENCY_CREDIT.search(text[-40:])
+        return next(g for g in (m.group("src"), m.group("src2"), m.group("src3")) if g) if m else None
+
+    def is_boilerplate_line(text: str, extra: list[re.Pattern[str]]) -> bool:
+        return any(p.search(text) for p in rules.BOILERPLATE_LINES) or any(p.search(text) for p in extra)
+
+    monkeypatch.setattr(paragraphs, "clean_text", _clean_text)
+    monkeypatch.setattr(paragraphs, "label_kind", label_kind)
+    monkeypatch.setattr(paragraphs, "agency_of", agency_of)
+    monkeypatch.setattr(paragraphs, "is_boilerplate_line", is_boilerplate_line)
+    monkeypatch.setattr(dates, "_DIGIT", re.compile(""))  # always found: every date rule tried
+    monkeypatch.setattr(paragraphs, "_lam_mim_nun", lambda text, cap=None: 0)  # every line normalised
+
+
+@pytest.mark.skipif(not corpora.CORPORA, reason="the shared corpora are absent")
+def test_the_shortcuts_change_nothing_on_the_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    records = [(rec.get("title") or "", corpora.text_of(rec)) for rec in corpora.records()]
+    records += [(title, text) for title, text in [  # headlines repeated, dates, agencies, labels
+        ("عنوان الخبر هنا", "عنوانُ الخبر هنا\nنص الخبر (رويترز) - قال\n15 مارس 2024\nمنذ ساعتين\nاقرأ أيضا\nرابط"),
+        ("", "القاهرة (أ ش أ) - نص\nكلمات دلالية: أ، ب\nالتعليقات\nبعد"),
+        ("", "نص أول طويل بما يكفي ليكون فقرة من فقرات الخبر.\nصدر القرار يوم الأربعاء 15 مارس 2024 في مدينة القاهرة\n"
+             "منذ ساعتين وصل الوفد الرسمي إلى العاصمة القاهرة لحضور القمة\nنشر في: 10:30 ص\n١٢ أبريل ٢٠٢٣"),
+    ]]
+
+    def cleaned() -> list[CleanedLines]:
+        return [clean_lines(re.split(r"\r\n|\r|\n", text), title=clean_text(title)) for title, text in records]
+
+    fast = cleaned()
+    with monkeypatch.context() as m:
+        the_long_way(m)
+        slow = cleaned()
+    assert fast == slow
+
+
+def test_agency_credit_marks_are_in_every_credit() -> None:
+    """A text without one of AGENCY_CREDIT_MARKS is not searched: the same agencies as searching all."""
+    import random
+
+    from crawler.extract import rules
+    from crawler.extract.metadata import agency_of
+
+    rnd = random.Random(9)
+    pieces = ["(", ")", "-", "–", "—", "‐", ":", " ", "  ", "رويترز", "AFP", "ap", "أ ش أ", "القاهرة", "قال", "\n"]
+    for _ in range(20_000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 10)))
+        m = rules.AGENCY_CREDIT.search(text[:120]) or rules.AGENCY_CREDIT.search(text[-40:])
+        expected = next(g for g in (m.group("src"), m.group("src2"), m.group("src3")) if g) if m else None
+        assert agency_of(text) == expected, repr(text)
+
+
+def test_a_printable_nfkc_headline_has_as_many_lam_mim_nun_as_its_matching_form() -> None:
+    """Why clean_lines counts them on the headline itself: every printable NFKC character (and every
+    corpus headline) keeps its count of the three letters in the matching form."""
+    import unicodedata
+
+    from crawler.extract.paragraphs import _lam_mim_nun
+    from crawler.text import normalize_for_matching
+
+    texts = [chr(cp) for cp in range(0x10000)] + [rec.get("title") or "" for rec in corpora.records()]
+    for text in texts:
+        if text.isprintable() and unicodedata.is_normalized("NFKC", text):
+            assert _lam_mim_nun(normalize_for_matching(text)) == _lam_mim_nun(text), repr(text)

@@ -73,3 +73,24 @@ def test_date_sources(head, header, url, source, date):
     html = f"<html><head>{head}</head><body><h1>عنوان الخبر هنا للاختبار</h1>{header}<div>{BODY}</div></body></html>"
     ext = extract_article(html, url, fetched_at=datetime(2024, 2, 6, 14))
     assert ext.date_source == source and ext.published_at[:10] == date
+
+
+def test_text_without_digits_is_not_searched_and_the_answers_stay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The digit guard of text_date / relative_date: the same answers as trying every rule, on the
+    corpus lines the line rules date (140 characters or fewer) and on random text (digits of
+    several scripts, month names, منذ)."""
+    import random
+    import re
+
+    from crawler.extract import dates
+    from tests.support import corpora
+
+    rnd = random.Random(5)
+    pieces = ["15", "٥", "۲۰", "2024", "٢٠٢٤", "/", "-", ":", " ", "مارس", "منذ", "ساعتين", "3", "ايام", "hours",
+              "ago", "هـ", "م", "10:30", "ص", "\u0967", "𝟐", "x"]
+    texts = [line for line in corpora.lines() if len(line) <= 140]
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 9))) for _ in range(10_000)]
+    when = datetime(2024, 3, 5, 12, 0)
+    fast = [(text_date(t, 2100), relative_date(t, when)) for t in texts]
+    monkeypatch.setattr(dates, "_DIGIT", re.compile(""))  # always found: every rule tried
+    assert [(text_date(t, 2100), relative_date(t, when)) for t in texts] == fast

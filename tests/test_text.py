@@ -8,9 +8,11 @@ from itertools import islice
 import pytest
 
 from crawler.text import (
-    arabic_ratio, clean_paragraphs, clean_text, is_arabic, matching_codepoints, normalize_for_matching, word_tokens,
+    _clean_text, arabic_ratio, clean_paragraphs, clean_text, is_arabic, matching_codepoints, normalize_for_matching,
+    word_tokens,
 )
 from tests.dedup_eval.evalset import CORPUS
+from tests.support import corpora
 
 
 @pytest.mark.parametrize(
@@ -106,6 +108,34 @@ def test_matching_codepoints_on_the_corpus() -> None:
             rec = json.loads(line)
             for raw in (rec["title"], "\n".join(rec["paragraphs"])):
                 assert matching_codepoints(raw)[0] == normalize_for_matching(raw)
+
+
+# -- clean_text's fast path: the same string as the step-by-step path ----------------
+@pytest.mark.skipif(not corpora.CORPORA, reason="the shared corpora are absent")
+def test_clean_text_fast_path_on_the_corpus() -> None:
+    for raw in corpora.lines():
+        assert clean_text(raw) == _clean_text(raw), repr(raw)
+
+
+def test_clean_text_fast_path_on_every_bmp_character() -> None:
+    """Every BMP character (and every 17th beyond) alone, and between letters, spaces and marks."""
+    for cp in [*range(0x10000), *range(0x10000, 0x110000, 17)]:
+        ch = chr(cp)
+        for raw in (ch, f" أ{ch}\u00a0 {ch}{ch}\u0651\u064e"):
+            assert clean_text(raw) == _clean_text(raw), repr(raw)
+
+
+def test_clean_text_fast_path_on_random_text() -> None:
+    """Arabic, marks out of canonical order, presentation forms NFKC keeps or folds, every kind of space."""
+    rnd = random.Random(11)
+    pool = (
+        [chr(c) for c in range(0x20, 0x700)] + [chr(c) for c in range(0xFB50, 0xFF00)]
+        + list("\u00a0\u00a0  \t\n\r\u2009\u3000\u200b\u200f\u061c\u00ad\x00\x85\u2028\u0651\u064e\u0654\u0655")
+        + ["\ud800", "\U0001d7cf", "\u0301", "e", "\u0130"] + list("كتاب الرئيس") * 20
+    )
+    for _ in range(50_000):
+        raw = "".join(rnd.choice(pool) for _ in range(rnd.randint(0, 16)))
+        assert clean_text(raw) == _clean_text(raw), repr(raw)
 
 
 def test_arabic_ratio_counts_the_letter_ranges() -> None:

@@ -3,6 +3,7 @@
 import pytest
 
 from crawler.urls import canonical_url, is_probably_not_html, looks_like_non_article
+from tests.support import corpora
 
 BASE = "https://news.example/2025/10/15/story-1234"
 
@@ -44,3 +45,59 @@ def test_non_html_and_non_article_urls() -> None:
     assert looks_like_non_article("https://a.example/tag/gaza") == "url_tag"
     assert looks_like_non_article("https://a.example/author/ali/") == "url_author"
     assert looks_like_non_article("https://a.example/news/2025/story") is None
+
+
+# -- canonical_url's own encoding of plain URLs: the same string as w3lib's canonicalize_url -------
+def canonical_both_ways(monkeypatch: pytest.MonkeyPatch, url_list: list[str]) -> tuple[list, list]:
+    import re
+
+    from crawler import urls
+
+    def canonical() -> list[str | None]:
+        urls._canonical_cached.cache_clear()
+        return [urls.canonical_url_or_none(u) for u in url_list]
+
+    fast = canonical()
+    with monkeypatch.context() as m:
+        m.setattr(urls, "_PLAIN_NETLOC", re.compile(r"(?!)"))  # matches nothing: every URL through w3lib
+        slow = canonical()
+    urls._canonical_cached.cache_clear()
+    return fast, slow
+
+
+@pytest.mark.skipif(not corpora.CORPORA, reason="the shared corpora are absent")
+def test_plain_urls_are_encoded_as_w3lib_would_on_the_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    url_list = [rec["url"] for rec in corpora.records() if isinstance(rec.get("url"), str)]
+    fast, slow = canonical_both_ways(monkeypatch, url_list)
+    assert fast == slow
+    assert all(fast)
+
+
+def test_plain_urls_are_encoded_as_w3lib_would_for_every_character(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each ASCII, Latin-1 and Arabic character, and every 7th other BMP one, inside a path."""
+    cps = [*range(0x100), *range(0x600, 0x700), *range(0x100, 0x10000, 7)]
+    url_list = [f"http://news.example/a{chr(cp)}b/{chr(cp)}" for cp in cps]
+    fast, slow = canonical_both_ways(monkeypatch, url_list)
+    assert fast == slow
+
+
+def test_plain_urls_are_encoded_as_w3lib_would_on_random_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    rnd = random.Random(13)
+    starts = ["http://", "https://", "HTTP://", "ftp://", "http:", "//", "https://user:pw@"]
+    hosts = ["news.example", "NEWS.Example", "amp.news.example", "a_b.example", "xn--mgbh0fb.example", "مثال.example",
+             "news.example.", "news.example:80", "news.example:443", "news.example:8080", "news.example:99999",
+             "[::1]", "", "-.example", "news..example"]
+    pieces = ["/", "/", "a", "Z", "9", "-", ".", "..", "/./", "/../", "%", "%41", "%2F", "%d8%a8", ";", ";p=1", "?",
+              "%2f", "%25", "%2525", "%3b", "%3B", "%3f", "%3F", "%2E", "%2e", "%20", "%7E", "%G1", "%E2%80", "%ff", "%D8",
+              "?q=1", "?utm_source=x", "#", "#f", " ", "\t", "\\", "[", "]", "|", "~", "'", "!", "*", "+", "=", "&",
+              "@", ":", "خبر", "أخبار", "\u00a0", "\u3000", "😀", "\ud800", "\ufeff", "é", "amp", "/amp", ".html"]
+    url_list = [rnd.choice(starts) + rnd.choice(hosts) + "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 8)))
+                for _ in range(20_000)]
+    # and as many that the shortcut takes, mostly: plain hosts, paths of escapes, dots and letters
+    path_pieces = [p for p in pieces if p[0] not in "?#; \t\\[]"]
+    url_list += [rnd.choice(starts[:2]) + rnd.choice(hosts[:3]) + "/"
+                 + "".join(rnd.choice(path_pieces) for _ in range(rnd.randint(0, 8))) for _ in range(20_000)]
+    fast, slow = canonical_both_ways(monkeypatch, url_list)
+    assert fast == slow

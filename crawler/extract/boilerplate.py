@@ -66,9 +66,15 @@ def is_boilerplate_line(text: str, extra: Iterable[re.Pattern[str]] = ()) -> boo
     return any(p.search(text) for p in extra)
 
 
+@lru_cache(maxsize=1)
+def _label_rules() -> LineRuleSet:
+    """``rules.SECTION_LABELS`` as a :class:`LineRuleSet`: whether a line is any label, in one match."""
+    return LineRuleSet(rules.SECTION_LABELS.values())
+
+
 def label_kind(text: str) -> str | None:
     """Section kind named by a short label line, else ``None``."""
-    if len(text) > 200:
+    if len(text) > 200 or not _label_rules().matches(text):
         return None
     for kind, pat in rules.SECTION_LABELS.items():
         if pat.search(text):

@@ -216,7 +216,8 @@ class ArticleCleaner:
         """
         title = clean_text(adapter.get("title") or "").replace("\n", " ")
         # clean_lines cleans each line as clean_text would the whole text (no need to do both).
-        lines = _LINE_BREAK.split(adapter.get("text") or "")
+        text = adapter.get("text") or ""
+        lines = text.split("\n") if "\r" not in text else _LINE_BREAK.split(text)  # the same lines
         res = clean_lines(lines, compiled_extra(self.patterns_by_site.get(adapter["site"], ())), title=title)
         adapter["url"] = canonical_url(adapter["url"], *([self.strip_params] if self.strip_params is not None else []))
         adapter["title"] = title

@@ -41,6 +41,7 @@ _NUMERIC_YMD = re.compile(r"(?<![\d/.\-])(?P<y>\d{4})[/.\-](?P<m>\d{1,2})[/.\-](
 _HIJRI_AFTER = re.compile(r"^\s*(?:هـ|ه\b|هجري|هجرية)")
 _AMPM = _alt(rules.PM_WORDS + rules.AM_WORDS)
 _TIME = re.compile(rf"(?<!\d)(?P<h>\d{{1,2}}):(?P<mi>\d{{2}})(?::(?P<s>\d{{2}}))?\s*(?P<ap>{_AMPM})?(?![{_AR}A-Za-z])", re.I)
+_DIGIT = re.compile(r"\d")
 _GREG_SUFFIX = re.compile(r"^\s*م(?![" + _AR + r"])")
 _RELATIVE = re.compile(
     rf"منذ\s+(?:(?P<n>\d+)\s+)?(?P<u>{_alt(rules.RELATIVE_UNITS)})(?![{_AR}])|(?<!\d)(?P<ago>\d+)\s+(?P<eu>minute|hour|day)s?\s+ago",
@@ -118,6 +119,8 @@ def _month_number(name: str) -> int:
 
 def text_date(text: str, latest: int) -> str | None:
     """First Gregorian date written in *text* (words or digits), with its time when one is beside it."""
+    if not _DIGIT.search(text):  # every date rule needs digits (of any script: \d), most lines have none
+        return None
     text = to_western_digits(collapse_spaces(text))
     found: list[tuple[int, int, date]] = []
     for pat, named in ((_DAY_MONTH_YEAR, True), (_MONTH_DAY_YEAR, True), (_NUMERIC_YMD, False), (_NUMERIC_DMY, False)):
@@ -151,7 +154,7 @@ def text_date(text: str, latest: int) -> str | None:
 
 def relative_date(text: str, fetched_at: datetime | None) -> str | None:
     """"منذ ساعتين" / "منذ 3 أيام" / "2 hours ago" resolved against the fetch time."""
-    if fetched_at is None:
+    if fetched_at is None or "منذ" not in text and not _DIGIT.search(text):  # what each branch needs
         return None
     m = _RELATIVE.search(to_western_digits(collapse_spaces(text)))
     if not m:

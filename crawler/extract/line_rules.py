@@ -10,8 +10,10 @@ from the patterns themselves, so that rules stay plain data:
   attempt at every position of a long line;
 * every other pattern gets a *prefilter*: literal strings one of which any
   match must contain (read off the parsed pattern). A line that holds none
-  of them is not searched at all. Literals are compared case-insensitively
-  the way ``re.IGNORECASE`` compares them (see :func:`_fold`).
+  of them is not searched at all. Literals with case are compared
+  case-insensitively the way ``re.IGNORECASE`` compares them (see
+  :func:`_fold`); those without (Arabic, digits, punctuation) only match
+  themselves, and are looked for in the line as it is, without folding it.
 """
 
 from __future__ import annotations
@@ -37,14 +39,31 @@ def _safe_literal(text: str) -> bool:
     return all(ch.isascii() or ch.lower() == ch.upper() for ch in text)
 
 
+#: A literal this long is rare enough in prose that a line holding it is worth searching.
+_SELECTIVE = 3
+
+
+def _cost(found: frozenset[str]) -> tuple[int, int]:
+    """Smaller is a better prefilter: each literal is one scan of the line, and a short literal is
+    met in most lines. Among sets of selective literals the one with fewer wins (its longest
+    shortest literal on a tie); a set with a short literal only ever beats another such set."""
+    shortest = min(map(len, found))
+    return (len(found), -shortest) if shortest >= _SELECTIVE else (1 << 30, -shortest)
+
+
+def _caseless(text: str) -> bool:
+    """Characters that ``re.IGNORECASE`` matches only with themselves (no case, in any mapping)."""
+    return text == text.lower() == text.upper()
+
+
 def _required(items: Iterable[tuple[Any, Any]]) -> frozenset[str] | None:
-    """Folded strings one of which every match of the parsed *items* contains, or None."""
+    """Strings (as the pattern writes them) one of which every match of the parsed *items* contains, or None."""
     best: frozenset[str] | None = None
 
     def consider(found: frozenset[str] | None) -> None:
         nonlocal best
         if found and all(_safe_literal(x) for x in found):
-            if best is None or min(map(len, found)) > min(map(len, best)):
+            if best is None or _cost(found) < _cost(best):
                 best = found
 
     run: list[str] = []
@@ -52,7 +71,7 @@ def _required(items: Iterable[tuple[Any, Any]]) -> frozenset[str] | None:
         if op is sre_constants.LITERAL:
             run.append(chr(av))
             continue
-        consider(frozenset({_fold("".join(run))}) if run else None)
+        consider(frozenset({"".join(run)}) if run else None)
         run = []
         if op is sre_constants.BRANCH:
             alternatives = [_required(branch) for branch in av[1]]
@@ -62,7 +81,7 @@ def _required(items: Iterable[tuple[Any, Any]]) -> frozenset[str] | None:
             consider(_required(av[3]))
         elif op in _REPEATS and av[0] >= 1:
             consider(_required(av[2]))
-    consider(frozenset({_fold("".join(run))}) if run else None)
+    consider(frozenset({"".join(run)}) if run else None)
     return best
 
 
@@ -107,26 +126,43 @@ class LineRuleSet:
 
     def __init__(self, patterns: Iterable[re.Pattern[str]]) -> None:
         anchored: list[re.Pattern[str]] = []
-        self._searched: list[tuple[re.Pattern[str], frozenset[str] | None]] = []
+        # (pattern, searched whatever the line, literals looked for as they are, folded literals)
+        self._searched: list[tuple[re.Pattern[str], bool, tuple[str, ...], tuple[str, ...]]] = []
         for pat in patterns:
             items = _parse(pat)
             if _starts_anchored(pat, items):
                 anchored.append(pat)
+                continue
+            literals = _required(items) if items is not None else None
+            if literals is None:
+                self._searched.append((pat, True, (), ()))
             else:
-                self._searched.append((pat, _required(items) if items is not None else None))
-        self._anchored = _alternation(anchored)
+                exact = tuple(sorted(lit for lit in literals if _caseless(lit)))
+                folded = tuple(sorted({_fold(lit) for lit in literals if not _caseless(lit)}))
+                self._searched.append((pat, False, exact, folded))
+        self._anchored = tuple(_alternation(anchored))
 
     def matches(self, line: str) -> bool:
         """True when one of the patterns matches somewhere in *line*."""
-        if any(p.match(line) for p in self._anchored):
-            return True
+        for p in self._anchored:
+            if p.match(line):
+                return True
         folded: str | None = None
-        for pat, literals in self._searched:
-            if literals is not None:
-                if folded is None:
-                    folded = _fold(line)
-                if not any(lit in folded for lit in literals):
-                    continue
+        for pat, always, exact, cased in self._searched:
+            if not always:
+                for lit in exact:
+                    if lit in line:
+                        break
+                else:
+                    if not cased:
+                        continue
+                    if folded is None:
+                        folded = _fold(line)
+                    for lit in cased:
+                        if lit in folded:
+                            break
+                    else:
+                        continue
             if pat.search(line):
                 return True
         return False

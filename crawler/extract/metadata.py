@@ -336,9 +336,16 @@ def split_source_label(lines: Sequence[str]) -> str | None:
     return None
 
 
+def _agency_credit(text: str) -> re.Match[str] | None:
+    for mark in rules.AGENCY_CREDIT_MARKS:  # most paragraphs hold none of them (no search at all)
+        if mark in text:
+            return rules.AGENCY_CREDIT.search(text)
+    return None
+
+
 def agency_of(text: str) -> str | None:
     """A news agency credited at the start or end of a paragraph ("القاهرة (أ ش أ) -", "- رويترز")."""
-    m = rules.AGENCY_CREDIT.search(text[:120]) or rules.AGENCY_CREDIT.search(text[-40:])
+    m = _agency_credit(text[:120]) or _agency_credit(text[-40:])
     if not m:
         return None
     return next(g for g in (m.group("src"), m.group("src2"), m.group("src3")) if g)

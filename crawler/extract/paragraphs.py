@@ -18,6 +18,7 @@ label does on a page.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -78,14 +79,22 @@ def _is_dateline_meta(text: str) -> bool:
     return bool(_CLOCK.search(text) or text_date(text, 2100) or relative_date(text, _EPOCH))
 
 
-def _lam_mim_nun(text: str) -> int:
-    """How many of the three commonest Arabic letters *text* holds.
+def _lam_mim_nun(text: str, cap: int | None = None) -> int:
+    """How many of the three commonest Arabic letters *text* holds (or some number over *cap*).
 
     No step of the matching form removes one of them or turns it into another letter (checked
     against every character beside each), so a line holding more of them than the headline's
-    matching form is not the headline, and need not be normalised to find that out.
+    matching form is not the headline, and need not be normalised to find that out. A prose line
+    has more lams alone than a headline has of all three: the other two are then not counted.
     """
-    return text.count("ل") + text.count("م") + text.count("ن")
+    count = text.count("ل")
+    if cap is not None and count > cap:
+        return count
+    return count + text.count("م") + text.count("ن")
+
+
+# What a plain line (Line.plain) says besides its text, shared: no links, not a heading.
+_PLAIN = Line.plain("")
 
 
 def _in_box(line: Line) -> bool:
@@ -107,16 +116,24 @@ def clean_lines(
         is_template: the site's learned template test (a line it knows is dropped).
     """
     res = CleanedLines()
-    title_key = normalize_for_matching(title)
-    title_letters = _lam_mim_nun(title_key)
+    # The headline's matching form is made when a line may repeat it (few records have one). A
+    # printable NFKC headline has as many of the three letters as its matching form: no step of
+    # that form then adds one (nor ever removes one).
+    title_key: str | None = None
+    if title.isprintable() and unicodedata.is_normalized("NFKC", title):
+        title_letters = _lam_mim_nun(title)
+    else:
+        title_key = normalize_for_matching(title)
+        title_letters = _lam_mim_nun(title_key)
     mode: str | None = None  # None | "links" (after a read-also/related label) | "embedded" (second article)
     label = ""
     seen_good = False
     source_label = False
     for line in lines:
         if isinstance(line, str):
-            line = Line.plain(line)
-        text = clean_text(line.text)
+            text, line = clean_text(line), _PLAIN
+        else:
+            text = clean_text(line.text)
         if not text:
             continue
         kind = label_kind(text)
@@ -165,10 +182,13 @@ def clean_lines(
         if is_boilerplate_line(text, extra) or kind or (is_template and is_template(text)):
             res.removed += 1
             continue
-        if title_key and _lam_mim_nun(text) <= title_letters and normalize_for_matching(text) == title_key:
-            res.removed += 1
-            res.held.append(text)
-            continue
+        if title and _lam_mim_nun(text, title_letters) <= title_letters:
+            if title_key is None:
+                title_key = normalize_for_matching(title)
+            if title_key and normalize_for_matching(text) == title_key:
+                res.removed += 1
+                res.held.append(text)
+                continue
         if len(text) < 60 and (m := rules.AUTHOR_LINE.match(text)):
             if name := clean_author(m.group("name")):
                 res.authors.append(name)
@@ -181,7 +201,7 @@ def clean_lines(
             res.attribution = res.attribution or agency
             res.removed += 1
             continue
-        if _is_date_line(text) and len(text) < 60 or not seen_good and (
+        if len(text) < 60 and _is_date_line(text) or not seen_good and (
             (len(text) < 30 and len(text.split()) <= 4 and not _SENTENCE_END.search(text))
             or (len(text) < 40 and text.startswith("(") and text.endswith(")"))
         ):

@@ -128,6 +128,9 @@ AGENCY_CREDIT = re.compile(
     rf"|[-–—(]\s*\(?(?P<src3>{_AGENCY_ALT})\)?\s*\)?\s*$",
     _F,
 )
+# Every match of AGENCY_CREDIT holds one of these (each branch has one outside any repeat): text
+# without any need not be searched.
+AGENCY_CREDIT_MARKS = ("(", "-", "–", "—")
 
 # --- containers: class/id tokens of chrome ----------------------------------------
 # Matched against class/id split into tokens on [-_ ] (whole-token or prefix).
