@@ -189,6 +189,91 @@ def word_spans(codepoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
+def _joined(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Code points of (non-empty) matching-form texts joined by one space, and where each text
+    begins (with the total length plus one at the end): the words of the whole are those of the texts."""
+    sizes = np.fromiter((a.size + 1 for a in arrays), dtype=np.intp, count=len(arrays))
+    offsets = np.zeros(len(arrays) + 1, dtype=np.intp)
+    np.cumsum(sizes, out=offsets[1:])
+    parts = [_SPACE] * (2 * len(arrays) - 1)
+    parts[::2] = arrays
+    return np.concatenate(parts), offsets
+
+
+def _number_lines_of_words(normalized: str) -> list[str]:
+    """:func:`_number_lines` by splitting the text into words (any code point; a few texts only)."""
+    words = normalized.split(" ")
+    last = len(words) - 1
+    return [f"{words[i - 1] if i else ''} {words[i + 1] if i < last else ''} {w}"
+            for i, w in enumerate(words) if w.isdigit()]
+
+
+def _beyond_bmp(codepoints: np.ndarray) -> bool:
+    """Whether matching-form code points hold a character outside the digit table (the BMP)."""
+    return codepoints.dtype != np.uint16 and codepoints.size > 0 and int(codepoints.max()) >= 0x10000
+
+
+def _number_lines(docs: Sequence[tuple[str, np.ndarray]]) -> list[list[str]]:
+    """The numbers of each matching-form text (with its code points), each as the line
+    "previous next number" (words hold no space; a missing word is empty).
+
+    The wire form of :func:`number_contexts` (see :func:`_contexts_of_lines`). All texts are
+    joined by spaces and scanned at once: numpy finds the runs of digits and the words they
+    span, and Python only builds a line per number (a text of 300 words holds a few).
+    """
+    out: list[list[str]] = [[] for _ in docs]
+    scan = []
+    for i, (norm, cps) in enumerate(docs):
+        if cps.size:
+            if _beyond_bmp(cps):
+                out[i] = _number_lines_of_words(norm)
+            else:
+                scan.append(i)
+    if not scan:
+        return out
+    cps, offsets = _joined([docs[i][1] for i in scan])
+    pos = np.flatnonzero(is_digit_table().take(cps))
+    if not pos.size:
+        return out
+    text = " ".join(docs[i][0] for i in scan)
+    starts, ends = word_spans(cps)
+    cut = np.flatnonzero(pos[1:] != pos[:-1] + 1)
+    run_start = np.concatenate((pos[:1], pos[cut + 1]))
+    run_end = np.concatenate((pos[cut], pos[-1:])) + 1
+    word = np.searchsorted(starts, run_start, side="right") - 1  # the word each run of digits begins in
+    word = word[(starts[word] == run_start) & (ends[word] == run_end)]  # runs that are a whole word
+    if not word.size:
+        return out
+    first = np.searchsorted(starts, offsets)  # the first word of each text (and the end)
+    doc = np.searchsorted(first, word, side="right") - 1
+    has_before, has_after = word > first[doc], word + 1 < first[doc + 1]
+    before, after = np.maximum(word - 1, 0), np.minimum(word + 1, starts.size - 1)
+    zero = np.zeros(word.size, dtype=starts.dtype)
+    bounds = (np.where(has_before, starts[before], zero), np.where(has_before, ends[before], zero),
+              np.where(has_after, starts[after], zero), np.where(has_after, ends[after], zero),
+              starts[word], ends[word])
+    lines = [f"{text[s0:e0]} {text[s2:e2]} {text[s1:e1]}" for s0, e0, s2, e2, s1, e1 in zip(*(b.tolist() for b in bounds))]
+    at = np.searchsorted(doc, np.arange(len(scan) + 1)).tolist()
+    for k, i in enumerate(scan):
+        out[i] = lines[at[k] : at[k + 1]]
+    return out
+
+
+def _contexts_of_lines(lines: Sequence[str]) -> dict[tuple[str, str], frozenset[str]]:
+    """:func:`number_contexts` from :func:`_number_lines` (those of a body, then those of its title:
+    a key seen again gets the union of its numbers, in its first place, as :func:`story_numbers` gives)."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for line in lines:
+        before, after, number = line.split(" ")
+        out.setdefault((before, after), set()).add(number)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _lines_of_contexts(contexts: dict[tuple[str, str], frozenset[str]]) -> str:
+    """The inverse of :func:`_contexts_of_lines`, joined by newlines."""
+    return "\n".join(f"{before} {after} {number}" for (before, after), numbers in contexts.items() for number in numbers)
+
+
 def number_contexts(
     normalized: str, codepoints: np.ndarray | None = None, spans: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[tuple[str, str], frozenset[str]]:
@@ -199,40 +284,14 @@ def number_contexts(
     A number is a word whose characters are all digits (``str.isdigit``).
 
     Args:
-        codepoints, spans: :func:`crawler.text.matching_codepoints` and
-            :func:`word_spans` of *normalized*, when the caller has them.
+        codepoints: :func:`crawler.text.matching_codepoints` of *normalized*, when the caller has them.
+        spans: unused (callers may still pass :func:`word_spans`).
     """
     if not normalized:
         return {}
     if codepoints is None:
         codepoints = np.frombuffer(normalized.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    if codepoints.dtype != np.uint16 and int(codepoints.max()) >= 0x10000:  # beyond the digit table
-        words = normalized.split(" ")
-        lengths = np.fromiter(map(len, words), dtype=np.intp, count=len(words))
-        ends = np.cumsum(lengths + 1) - 1
-        starts = ends - lengths
-        found = np.array([i for i, w in enumerate(words) if w.isdigit()], dtype=np.intp)
-    else:
-        digit = is_digit_table().take(codepoints)
-        if not digit.any():
-            return {}
-        starts, ends = spans if spans is not None else word_spans(codepoints)
-        count = np.zeros(codepoints.size + 1, dtype=np.int32)
-        np.cumsum(digit, out=count[1:])
-        found = np.flatnonzero(count[ends] - count[starts] == ends - starts)  # words are never empty
-    if not found.size:
-        return {}
-    last = starts.size - 1
-    before, after = np.maximum(found - 1, 0), np.minimum(found + 1, last)
-    out: dict[tuple[str, str], set[str]] = {}
-    text = normalized
-    for i, s0, e0, s1, e1, s2, e2 in zip(
-        found.tolist(), starts[before].tolist(), ends[before].tolist(), starts[found].tolist(),
-        ends[found].tolist(), starts[after].tolist(), ends[after].tolist(),
-    ):
-        key = (text[s0:e0] if i else "", text[s2:e2] if i < last else "")
-        out.setdefault(key, set()).add(text[s1:e1])
-    return {k: frozenset(v) for k, v in out.items()}
+    return _contexts_of_lines(_number_lines([(normalized, codepoints)])[0])
 
 
 def story_numbers(
@@ -280,19 +339,39 @@ class StoryFacts:
         words: sorted unique hashes of every word of the body.
 
     ``terms`` and ``words`` are worked out on first use (only copies that meet a
-    candidate need them) from the body's word hashes and the title kept here.
+    candidate need them) from the body's word hashes and the title kept here; so is
+    ``numbers`` when given as lines ("previous next number", newline-joined, see
+    :func:`_number_lines`). Pickled as those lines and the hashes' bytes: the importing
+    process unpickles one string and one bytes object a copy, not a dict of sets and an array.
     """
 
-    __slots__ = ("_days", "_terms", "_title", "_title_matching", "_values", "_words", "numbers")
+    __slots__ = ("_days", "_lines", "_numbers", "_terms", "_title", "_title_matching", "_values", "_words")
 
-    def __init__(self, numbers: dict[tuple[str, str], frozenset[str]], values: np.ndarray, title: str = "") -> None:
-        self.numbers = numbers
+    def __init__(
+        self, numbers: dict[tuple[str, str], frozenset[str]] | str, values: np.ndarray | bytes, title: str = "",
+    ) -> None:
+        if type(numbers) is str:
+            self._lines: str | None = numbers
+            self._numbers: dict[tuple[str, str], frozenset[str]] | None = None
+        else:
+            self._lines, self._numbers = None, numbers  # type: ignore[assignment]
         self._values = values
         self._title = title
         self._words: np.ndarray | None = None
         self._terms: np.ndarray | None = None
         self._days: frozenset[str] | None = None
         self._title_matching: tuple[str, np.ndarray] | None = None
+
+    @property
+    def numbers(self) -> dict[tuple[str, str], frozenset[str]]:
+        if self._numbers is None:
+            self._numbers = _contexts_of_lines(self._lines.split("\n")) if self._lines else {}
+        return self._numbers
+
+    def _hashes(self) -> np.ndarray:
+        if type(self._values) is bytes:
+            self._values = np.frombuffer(self._values, dtype=np.uint64)
+        return self._values
 
     def _matching_title(self) -> tuple[str, np.ndarray]:
         """The title's matching form and code points, worked out once for :attr:`terms` and :attr:`days`."""
@@ -303,7 +382,8 @@ class StoryFacts:
     @property
     def words(self) -> np.ndarray:
         if self._words is None:
-            self._words = sorted_unique(self._values) if self._values.size else _NO_HASHES
+            values = self._hashes()
+            self._words = sorted_unique(values) if values.size else _NO_HASHES
         return self._words
 
     @property
@@ -321,14 +401,15 @@ class StoryFacts:
                 if self._title else frozenset()
         return self._days
 
-    def __getstate__(self) -> tuple:
-        return self.numbers, self._values, self._title
-
-    def __setstate__(self, state: tuple) -> None:
-        self.__init__(*state)  # type: ignore[misc]
+    def __reduce__(self) -> tuple[Any, ...]:
+        lines = self._lines if self._lines is not None else _lines_of_contexts(self._numbers or {})
+        values = self._values if type(self._values) is bytes else self._values.tobytes()
+        return StoryFacts, (lines, values, self._title)
 
 
 _NO_HASHES = np.empty(0, dtype=np.uint64)
+_NO_CODEPOINTS = np.empty(0, dtype=np.uint16)
+_SPACE = np.array([0x20], dtype=np.uint16)
 #: The seven weekdays (with the article, as headlines write them), in the matching form: a
 #: closed set of calendar words, not a list of names. Two headlines that each name a different
 #: day are two days' news ("أبرز أخبار السبت 4 مارس" / "أبرز أحداث الخميس 2 مارس").
@@ -346,11 +427,54 @@ def story_facts(
         word_values: :func:`word_hashes` of the body's words, when the caller has them.
         title_matching: :func:`crawler.text.matching_codepoints` of *title*, likewise.
     """
-    numbers = story_numbers(number_contexts(normalized, codepoints, spans), title, title_matching)
+    if title and title_matching is None:
+        title_matching = matching_codepoints(title)
+    body, heading = _number_lines([(normalized, codepoints), title_matching if title else ("", _NO_CODEPOINTS)])
+    lines = "\n".join(body + heading)
     if not normalized:
-        return StoryFacts(numbers, _NO_HASHES)
+        return StoryFacts(lines, _NO_HASHES)
     values = word_values if word_values is not None else word_hashes(codepoints, *spans)
-    return StoryFacts(numbers, values, title)
+    return StoryFacts(lines, values, title)
+
+
+def shingles_and_facts(
+    hasher: MinHasher, bodies: Sequence[tuple[str, np.ndarray]], titles: Sequence[str],
+    headings: Sequence[tuple[str, np.ndarray] | None],
+) -> tuple[list[np.ndarray], list[StoryFacts]]:
+    """:meth:`MinHasher.shingles` and :func:`story_facts` of many bodies (matching form and code
+    points) with their titles (and the titles' matching forms, or None): the same values.
+
+    Done for all texts at once (they are joined by spaces: a word's hash depends on its code
+    points alone, and the n-grams across two texts are left out), with a few dozen numpy
+    operations in all rather than that many for each text.
+    """
+    n = len(bodies)
+    heads = [(h if h is not None else matching_codepoints(t)) if t else ("", _NO_CODEPOINTS)
+             for t, h in zip(titles, headings)]
+    lines = _number_lines([*bodies, *heads])
+    full = [i for i in range(n) if bodies[i][1].size]
+    shingles: list[np.ndarray] = [np.empty(0, dtype=_U32)] * n
+    values: list[np.ndarray] = [_NO_HASHES] * n
+    if full:
+        cps, offsets = _joined([bodies[i][1] for i in full])
+        starts, ends = word_spans(cps)
+        hashes = _word_hashes_bounded(cps, starts, ends)
+        first = np.searchsorted(starts, offsets).tolist()
+        for k, i in enumerate(full):
+            values[i] = hashes[first[k] : first[k + 1]]
+        size = hasher.config.shingle_size
+        if hasher.config.shingle == "word":
+            sets = _ngram_hashes_joined(hashes, np.diff(first), size)
+        else:
+            sets = ngram_hashes_many([bodies[i][1] for i in full], size)
+        for k, i in enumerate(full):
+            shingles[i] = sets[k]
+    facts = [
+        StoryFacts("\n".join(lines[i] + lines[n + i]), values[i], titles[i]) if bodies[i][1].size
+        else StoryFacts("\n".join(lines[i] + lines[n + i]), _NO_HASHES)
+        for i in range(n)
+    ]
+    return shingles, facts
 
 
 def _title_terms(norm_t: str, cps_t: np.ndarray, words: np.ndarray) -> np.ndarray:
@@ -442,6 +566,22 @@ def word_hashes(codepoints: np.ndarray, starts: np.ndarray, ends: np.ndarray) ->
     return _fmix(raw + (ends - starts).astype(np.uint64), _FMIX64)
 
 
+def _word_hashes_bounded(codepoints: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """:func:`word_hashes` of a long text (many joined) in pieces of at most ``_POWERS_KEPT`` code
+    points (cut between words), so that the kept power tables serve."""
+    if codepoints.size <= _POWERS_KEPT:
+        return word_hashes(codepoints, starts, ends)
+    out = []
+    lo = 0
+    while lo < starts.size:
+        base = int(starts[lo])
+        hi = max(lo + 1, int(np.searchsorted(ends, base + _POWERS_KEPT, side="right")))
+        stop = int(ends[hi - 1])
+        out.append(word_hashes(codepoints[base:stop], starts[lo:hi] - base, ends[lo:hi] - base))
+        lo = hi
+    return np.concatenate(out)
+
+
 def ngram_hashes(base: np.ndarray, n: int) -> np.ndarray:
     """Sorted unique 32-bit hashes of the n-grams of a sequence of 64-bit token values."""
     if base.size == 0:
@@ -458,19 +598,33 @@ def ngram_hashes(base: np.ndarray, n: int) -> np.ndarray:
 def ngram_hashes_many(bases: Sequence[np.ndarray], n: int) -> list[np.ndarray]:
     """:func:`ngram_hashes` of many token sequences at once (the same arrays).
 
-    One pass of numpy operations over all sequences joined, n-grams across a
-    boundary masked out, and one sort of (sequence, hash) keys for all the
-    unique sets: for many short texts (headlines), per-call overhead dominates.
+    For many short texts (headlines), per-call overhead dominates: see :func:`_ngram_hashes_joined`.
     """
-    out: list[np.ndarray] = [np.empty(0, dtype=_U32)] * len(bases)
-    full = [i for i, b in enumerate(bases) if b.size >= n]
-    for i, b in enumerate(bases):
-        if 0 < b.size < n:  # shorter than one n-gram: the whole sequence is one
-            out[i] = ngram_hashes(b, n)
+    sizes = np.fromiter((b.size for b in bases), dtype=np.intp, count=len(bases))
+    joined = np.concatenate(bases) if len(bases) else np.empty(0, dtype=np.uint64)
+    return _ngram_hashes_joined(joined, sizes, n)
+
+
+def _ngram_hashes_joined(joined: np.ndarray, sizes: np.ndarray, n: int) -> list[np.ndarray]:
+    """:func:`ngram_hashes` of each of the token sequences that *joined* holds one after another
+    (*sizes* tokens each).
+
+    One pass of numpy operations over all sequences, n-grams across a boundary
+    masked out, and one sort of (sequence, hash) keys for all the unique sets; the
+    sets returned are views of one array.
+    """
+    out: list[np.ndarray] = [np.empty(0, dtype=_U32)] * len(sizes)
+    ends = np.cumsum(sizes).tolist()
+    full = [i for i, size in enumerate(sizes.tolist()) if size >= n]
+    for i, size in enumerate(sizes.tolist()):
+        if 0 < size < n:  # shorter than one n-gram: the whole sequence is one
+            out[i] = ngram_hashes(joined[ends[i] - size : ends[i]], n)
     if not full:
         return out
-    sizes = np.array([bases[i].size for i in full], dtype=np.int64)
-    joined = np.concatenate([bases[i] for i in full]).astype(np.uint64)
+    if len(full) < len(sizes):
+        joined = np.concatenate([joined[ends[i] - sizes[i] : ends[i]] for i in full])
+        sizes = sizes[full]
+    joined = joined.astype(np.uint64, copy=False)
     count = joined.size - n + 1
     h = joined[:count].copy()
     for j in range(1, n):
@@ -512,6 +666,7 @@ class MinHasher:
         a, b = affine32_permutations(config.num_perm, config.seed)
         self._a = a[:, None]
         self._b = b[:, None]
+        self._prefix = _SIG_MAGIC + config.tag  # of every encoded signature (the tag is a CRC: once)
 
     # -- shingles -----------------------------------------------------------
     def shingles(
@@ -609,7 +764,13 @@ class MinHasher:
     # -- storage --------------------------------------------------------------
     def encode(self, signature: np.ndarray) -> bytes:
         """Compact bytes: magic, config tag, little-endian uint32 values (~4 bytes/perm)."""
-        return _SIG_MAGIC + self.config.tag + np.asarray(signature, dtype="<u4").tobytes()
+        return self._prefix + np.asarray(signature, dtype="<u4").tobytes()
+
+    def encode_many(self, signatures: np.ndarray) -> list[bytes]:
+        """:meth:`encode` of each row of an (n, num_perm) array of signatures."""
+        raw = np.ascontiguousarray(signatures, dtype="<u4").tobytes()
+        step, prefix = 4 * self.config.num_perm, self._prefix
+        return [prefix + raw[i : i + step] for i in range(0, len(raw), step)]
 
     def decode(self, blob: bytes) -> np.ndarray:
         """Inverse of :meth:`encode`.
