@@ -49,7 +49,9 @@ _MIX_MUL = np.uint64(0x9E3779B97F4A7C15)  # golden-ratio multiplier for n-gram r
 _FMIX32 = (_U32(16), _U32(0x85EBCA6B), _U32(13), _U32(0xC2B2AE35), _U32(16))
 _FMIX64 = (np.uint64(33), np.uint64(0xFF51AFD7ED558CCD), np.uint64(33), np.uint64(0xC4CEB9FE1A85EC53), np.uint64(33))
 _SIG_MAGIC = b"MH1"
-_MAX_CELLS = 1 << 22  # permutations x shingles per numpy block (16 MB of uint32)
+# Permutations x shingles per numpy block (4 MB of uint32): a block that stays in cache between the
+# multiply, the add and the minimum costs half of one four times larger (measured on articles).
+_MAX_CELLS = 1 << 20
 
 
 class SignatureMismatch(ValueError):
@@ -729,7 +731,8 @@ class MinHasher:
             return
         hv = _fmix(np.concatenate([sets[i] for i in idx]).astype(_U32), _FMIX32)
         offsets = np.cumsum([0] + [sets[i].size for i in idx[:-1]])
-        phv = self._a * hv[None, :] + self._b  # uint32 wrap-around: the affine32 scheme
+        phv = np.multiply(self._a, hv[None, :])  # uint32 wrap-around: the affine32 scheme
+        phv += self._b  # in place: one pass over the block less
         out[idx] = np.minimum.reduceat(phv, offsets, axis=1).T
 
     def signature(self, shingles: np.ndarray) -> np.ndarray:
