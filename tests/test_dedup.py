@@ -277,7 +277,8 @@ def _odd_texts(count: int, seed: int) -> list[str]:
     """Random matching-form texts: numbers of several scripts, digits inside words, code points
     beyond the BMP (digits among them), one- and two-word texts, empty ones."""
     rnd = random.Random(seed)
-    words = ["قال", "الوزير", "12", "١٢", "٣", "12ب", "ب12", "²", "𝟏𝟐", "\U000104a1", "\U000104a1\U000104a2", "كلمة", "a", "٥٠"]
+    words = ["قال", "الوزير", "12", "١٢", "٣", "12ب", "ب12", "²", "𝟏𝟐", "\U000104a1", "\U000104a1\U000104a2", "كلمة", "a",
+             "٥٠"]
     texts = ["", "12", "a 1 2 b", "كلمة", "كلمتان اثنتان", "\U000104a1 5"]
     texts += [" ".join(rnd.choice(words) for _ in range(rnd.randint(1, 40))) for _ in range(count)]
     return [matching_codepoints(t)[0] for t in texts]

@@ -40,7 +40,7 @@ from crawler.dedup.minhash import (
 from crawler.dedup.headlines import HeadlineClusterer, HeadlineConfig, HeadlinePrep
 from crawler.dedup.locks import BandLocks, HeldLocks, NoLocks
 from crawler.storage.models import utcnow
-from crawler.text import matching_codepoints
+from crawler.text import matching_codepoints, matching_codepoints_many
 from crawler import stats as st
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def prepare_many(
     *matching*: the :func:`prepare` argument of each, when the caller has them.
     """
     titles = titles or [""] * len(texts)
-    bodies = [m[0] for m in matching] if matching is not None else [matching_codepoints(t) for t in texts]
+    bodies = [m[0] for m in matching] if matching is not None else matching_codepoints_many(texts)
     shingles, facts = shingles_and_facts(
         hasher, bodies, titles, [m[1] for m in matching] if matching is not None else [None] * len(texts))
     sigs = hasher.signatures(shingles)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xxhash
 
-from crawler.text import is_digit_table, matching_codepoints, normalize_for_matching
+from crawler.text import is_digit_table, matching_codepoints, matching_codepoints_many, normalize_for_matching
 
 if TYPE_CHECKING:
     from datasketch import LeanMinHash
@@ -254,7 +254,8 @@ def _number_lines(docs: Sequence[tuple[str, np.ndarray]]) -> list[list[str]]:
     bounds = (np.where(has_before, starts[before], zero), np.where(has_before, ends[before], zero),
               np.where(has_after, starts[after], zero), np.where(has_after, ends[after], zero),
               starts[word], ends[word])
-    lines = [f"{text[s0:e0]} {text[s2:e2]} {text[s1:e1]}" for s0, e0, s2, e2, s1, e1 in zip(*(b.tolist() for b in bounds))]
+    lines = [f"{text[s0:e0]} {text[s2:e2]} {text[s1:e1]}"
+             for s0, e0, s2, e2, s1, e1 in zip(*(b.tolist() for b in bounds))]
     at = np.searchsorted(doc, np.arange(len(scan) + 1)).tolist()
     for k, i in enumerate(scan):
         out[i] = lines[at[k] : at[k + 1]]
@@ -273,7 +274,8 @@ def _contexts_of_lines(lines: Sequence[str]) -> dict[tuple[str, str], frozenset[
 
 def _lines_of_contexts(contexts: dict[tuple[str, str], frozenset[str]]) -> str:
     """The inverse of :func:`_contexts_of_lines`, joined by newlines."""
-    return "\n".join(f"{before} {after} {number}" for (before, after), numbers in contexts.items() for number in numbers)
+    return "\n".join(f"{before} {after} {number}"
+                     for (before, after), numbers in contexts.items() for number in numbers)
 
 
 def number_contexts(
@@ -451,8 +453,10 @@ def shingles_and_facts(
     operations in all rather than that many for each text.
     """
     n = len(bodies)
-    heads = [(h if h is not None else matching_codepoints(t)) if t else ("", _NO_CODEPOINTS)
-             for t, h in zip(titles, headings)]
+    missing = [i for i, (t, h) in enumerate(zip(titles, headings)) if t and h is None]
+    found = dict(zip(missing, matching_codepoints_many([titles[i] for i in missing]))) if missing else {}
+    heads = [(h if h is not None else found[i]) if t else ("", _NO_CODEPOINTS)
+             for i, (t, h) in enumerate(zip(titles, headings))]
     lines = _number_lines([*bodies, *heads])
     full = [i for i in range(n) if bodies[i][1].size]
     shingles: list[np.ndarray] = [np.empty(0, dtype=_U32)] * n

@@ -38,7 +38,7 @@ from crawler.dedup.headlines import HeadlineConfig, prepare_headlines
 from crawler.items import ArticleItem, NotArticle
 from crawler.storage.database import Database
 from crawler.storage.search import search_body_of
-from crawler.text import load_tables, matching_codepoints
+from crawler.text import load_tables, matching_codepoints_many
 from crawler.urls import MAX_URL_CHARS, canonical_url_or_none, invalid_reason, url_host
 
 if TYPE_CHECKING:
@@ -222,7 +222,6 @@ def _prepare_chunk(lines: list[tuple[int, bytes]], site: str | None) -> tuple[li
     clean, hasher, head_hasher = _WORKER["clean"], _WORKER["hasher"], _WORKER["head_hasher"]
     out: list[Any] = []
     kept: list[int] = []
-    matching: list[Any] = []  # matching_codepoints of each kept record's text and title
     for lineno, raw in lines:
         fixes: Counter[str] = Counter()
         try:
@@ -246,15 +245,16 @@ def _prepare_chunk(lines: list[tuple[int, bytes]], site: str | None) -> tuple[li
             out.append((lineno, "error", None))
             continue
         kept.append(len(out))
-        record = dict(vars(item))  # a dataclass: its fields, shallow
-        # The matching forms of body and title serve de-duplication and the search index's form of the
-        # article (:func:`search_body`), computed here rather than in the one writing process.
-        body, heading = matching_codepoints(record["text"] or ""), matching_codepoints(record["title"] or "")
-        record["search_body"] = search_body_of(heading[0], body[0])
-        matching.append((body, heading))
-        out.append((lineno, None, record))
+        out.append((lineno, None, dict(vars(item))))  # a dataclass: its fields, shallow
     if kept:
         records = [out[i][2] for i in kept]
+        # The matching forms of body and title serve de-duplication and the search index's form of the
+        # article (:func:`search_body`), computed here rather than in the one writing process (and for
+        # the whole chunk at once: one pass of numpy operations).
+        forms = matching_codepoints_many([r["text"] or "" for r in records] + [r["title"] or "" for r in records])
+        matching = list(zip(forms[: len(records)], forms[len(records) :]))
+        for record, (body, heading) in zip(records, matching):
+            record["search_body"] = search_body_of(heading[0], body[0])
         prepared = prepare_many(hasher, [r["text"] for r in records], [r["title"] for r in records], matching)
         heads = prepare_headlines(head_hasher, records) if head_hasher is not None else [None] * len(records)
         for i, prep, head in zip(kept, prepared, heads):
