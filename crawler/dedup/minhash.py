@@ -215,50 +215,58 @@ def _beyond_bmp(codepoints: np.ndarray) -> bool:
     return codepoints.dtype != np.uint16 and codepoints.size > 0 and int(codepoints.max()) >= 0x10000
 
 
-def _number_lines(docs: Sequence[tuple[str, np.ndarray]]) -> list[list[str]]:
+def _number_lines(
+    docs: Sequence[tuple[str, np.ndarray]], joined: tuple[np.ndarray, ...] | None = None,
+) -> list[list[str]]:
     """The numbers of each matching-form text (with its code points), each as the line
     "previous next number" (words hold no space; a missing word is empty).
 
     The wire form of :func:`number_contexts` (see :func:`_contexts_of_lines`). All texts are
     joined by spaces and scanned at once: numpy finds the runs of digits and the words they
     span, and Python only builds a line per number (a text of 300 words holds a few).
+
+    Args:
+        joined: :func:`_joined` of the non-empty texts' code points and its :func:`word_spans`
+            (code points, offsets, starts, ends), when the caller has them.
     """
-    out: list[list[str]] = [[] for _ in docs]
-    scan = []
-    for i, (norm, cps) in enumerate(docs):
-        if cps.size:
-            if _beyond_bmp(cps):
-                out[i] = _number_lines_of_words(norm)
-            else:
-                scan.append(i)
-    if not scan:
+    out: list[list[str]] = [_NO_LINES] * len(docs)  # shared, never changed: replaced where numbers are
+    full = [i for i, (_norm, cps) in enumerate(docs) if cps.size]
+    if not full:
         return out
-    cps, offsets = _joined([docs[i][1] for i in scan])
+    if joined is None:
+        cps, offsets = _joined([docs[i][1] for i in full])
+        starts, ends = word_spans(cps)
+    else:
+        cps, offsets, starts, ends = joined
+    beyond = []  # texts with characters outside the digit table: split into words
+    if cps.dtype != np.uint16 and int(cps.max()) >= 0x10000:
+        beyond = [i for i in full if _beyond_bmp(docs[i][1])]
+        cps = np.minimum(cps, 0xFFFF)  # U+FFFF is no digit; those texts' lines are replaced below
     pos = np.flatnonzero(is_digit_table().take(cps))
-    if not pos.size:
-        return out
-    text = " ".join(docs[i][0] for i in scan)
-    starts, ends = word_spans(cps)
-    cut = np.flatnonzero(pos[1:] != pos[:-1] + 1)
-    run_start = np.concatenate((pos[:1], pos[cut + 1]))
-    run_end = np.concatenate((pos[cut], pos[-1:])) + 1
-    word = np.searchsorted(starts, run_start, side="right") - 1  # the word each run of digits begins in
-    word = word[(starts[word] == run_start) & (ends[word] == run_end)]  # runs that are a whole word
-    if not word.size:
-        return out
-    first = np.searchsorted(starts, offsets)  # the first word of each text (and the end)
-    doc = np.searchsorted(first, word, side="right") - 1
-    has_before, has_after = word > first[doc], word + 1 < first[doc + 1]
-    before, after = np.maximum(word - 1, 0), np.minimum(word + 1, starts.size - 1)
-    zero = np.zeros(word.size, dtype=starts.dtype)
-    bounds = (np.where(has_before, starts[before], zero), np.where(has_before, ends[before], zero),
-              np.where(has_after, starts[after], zero), np.where(has_after, ends[after], zero),
-              starts[word], ends[word])
-    lines = [f"{text[s0:e0]} {text[s2:e2]} {text[s1:e1]}"
-             for s0, e0, s2, e2, s1, e1 in zip(*(b.tolist() for b in bounds))]
-    at = np.searchsorted(doc, np.arange(len(scan) + 1)).tolist()
-    for k, i in enumerate(scan):
-        out[i] = lines[at[k] : at[k + 1]]
+    if pos.size:
+        text = " ".join(docs[i][0] for i in full)
+        cut = np.flatnonzero(pos[1:] != pos[:-1] + 1)
+        run_start = np.concatenate((pos[:1], pos[cut + 1]))
+        run_end = np.concatenate((pos[cut], pos[-1:])) + 1
+        word = np.searchsorted(starts, run_start, side="right") - 1  # the word each run of digits begins in
+        word = word[(starts[word] == run_start) & (ends[word] == run_end)]  # runs that are a whole word
+        if word.size:
+            first = np.searchsorted(starts, offsets)  # the first word of each text (and the end)
+            doc = np.searchsorted(first, word, side="right") - 1
+            has_before, has_after = word > first[doc], word + 1 < first[doc + 1]
+            before, after = np.maximum(word - 1, 0), np.minimum(word + 1, starts.size - 1)
+            zero = np.zeros(word.size, dtype=starts.dtype)
+            bounds = (np.where(has_before, starts[before], zero), np.where(has_before, ends[before], zero),
+                      np.where(has_after, starts[after], zero), np.where(has_after, ends[after], zero),
+                      starts[word], ends[word])
+            lines = [f"{text[s0:e0]} {text[s2:e2]} {text[s1:e1]}"
+                     for s0, e0, s2, e2, s1, e1 in zip(*(b.tolist() for b in bounds))]
+            at = np.searchsorted(doc, np.arange(len(full) + 1)).tolist()
+            for k, i in enumerate(full):
+                if at[k] < at[k + 1]:
+                    out[i] = lines[at[k] : at[k + 1]]
+    for i in beyond:
+        out[i] = _number_lines_of_words(docs[i][0])
     return out
 
 
@@ -413,6 +421,7 @@ class StoryFacts:
 
 _NO_HASHES = np.empty(0, dtype=np.uint64)
 _NO_CODEPOINTS = np.empty(0, dtype=np.uint16)
+_NO_LINES: list[str] = []
 _SPACE = np.array([0x20], dtype=np.uint16)
 #: The seven weekdays (with the article, as headlines write them), in the matching form: a
 #: closed set of calendar words, not a list of names. Two headlines that each name a different
@@ -457,24 +466,31 @@ def shingles_and_facts(
     found = dict(zip(missing, matching_codepoints_many([titles[i] for i in missing]))) if missing else {}
     heads = [(h if h is not None else found[i]) if t else ("", _NO_CODEPOINTS)
              for i, (t, h) in enumerate(zip(titles, headings))]
-    lines = _number_lines([*bodies, *heads])
-    full = [i for i in range(n) if bodies[i][1].size]
+    docs = [*bodies, *heads]
+    full = [i for i, (_norm, cps) in enumerate(docs) if cps.size]  # the bodies first, then the titles
     shingles: list[np.ndarray] = [np.empty(0, dtype=_U32)] * n
     values: list[np.ndarray] = [_NO_HASHES] * n
-    if full:
-        cps, offsets = _joined([bodies[i][1] for i in full])
+    if not full:
+        lines = [_NO_LINES] * (2 * n)
+    else:
+        cps, offsets = _joined([docs[i][1] for i in full])  # joined once for the numbers and the words
         starts, ends = word_spans(cps)
-        hashes = _word_hashes_bounded(cps, starts, ends)
-        first = np.searchsorted(starts, offsets).tolist()
-        for k, i in enumerate(full):
-            values[i] = hashes[first[k] : first[k + 1]]
-        size = hasher.config.shingle_size
-        if hasher.config.shingle == "word":
-            sets = _ngram_hashes_joined(hashes, np.diff(first), size)
-        else:
-            sets = ngram_hashes_many([bodies[i][1] for i in full], size)
-        for k, i in enumerate(full):
-            shingles[i] = sets[k]
+        lines = _number_lines(docs, (cps, offsets, starts, ends))
+        count = sum(1 for i in full if i < n)  # the bodies
+        if count:
+            first = np.searchsorted(starts, offsets[: count + 1])
+            words = int(first[-1])
+            hashes = _word_hashes_bounded(cps[: offsets[count] - 1], starts[:words], ends[:words])
+            first = first.tolist()
+            for k, i in enumerate(full[:count]):
+                values[i] = hashes[first[k] : first[k + 1]]
+            size = hasher.config.shingle_size
+            if hasher.config.shingle == "word":
+                sets = _ngram_hashes_joined(hashes, np.diff(first), size)
+            else:
+                sets = ngram_hashes_many([bodies[i][1] for i in full[:count]], size)
+            for k, i in enumerate(full[:count]):
+                shingles[i] = sets[k]
     facts = [
         StoryFacts("\n".join(lines[i] + lines[n + i]), values[i], titles[i]) if bodies[i][1].size
         else StoryFacts("\n".join(lines[i] + lines[n + i]), _NO_HASHES)
