@@ -280,11 +280,9 @@ def matching_codepoints_many(texts: Sequence[str]) -> list[tuple[str, np.ndarray
         word = mapped != 0x20
         keep = word.copy()  # a space survives only after a non-space: runs become one (a text's first
         keep[1:] |= word[:-1]  # character follows the joining space, so its leading spaces go)
-        kept = np.zeros(mapped.size + 1, dtype=np.intp)
-        np.cumsum(keep, out=kept[1:])
         forms_out = mapped[keep]
         text_out = forms_out.tobytes().decode("utf-16-le")
-        places = kept[bounds]
+        places = bounds - np.searchsorted(np.flatnonzero(~keep), bounds)  # the places after the cuts
         ends = places[1::2]
         if forms_out.size:  # one trailing space (what is left of a run) goes
             ends = ends - ((forms_out[np.maximum(ends - 1, 0)] == 0x20) & (ends > places[::2]))
