@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -30,6 +31,7 @@ __all__ = [
     "is_arabic",
     "load_tables",
     "matching_codepoints",
+    "matching_codepoints_many",
     "normalize_for_matching",
     "to_western_digits",
     "word_tokens",
@@ -175,21 +177,25 @@ def normalize_for_matching(text: str) -> str:
 # one character to at most one character, so one lookup table over the Basic
 # Multilingual Plane gives the same string, at numpy speed, without a Python str
 # per word. Characters whose mapping needs context (final sigma) or yields two
-# characters (dotted capital I) are marked and sent to the exact path. The marks
-# are the two noncharacters U+FFFE/U+FFFF, which themselves map to a space.
-_CONTEXT, _DROP = 0xFFFE, 0xFFFF
+# characters (dotted capital I) are marked and sent to the exact path, and so are
+# invisible marks (normalize_for_matching cleans such text first). The marks are
+# U+FFFD and the two noncharacters U+FFFE/U+FFFF, which themselves map to a space.
+_INVISIBLE_MARK, _CONTEXT, _DROP = 0xFFFD, 0xFFFE, 0xFFFF
 
 
 @lru_cache(maxsize=1)
 def _matching_table() -> tuple[np.ndarray, np.ndarray]:
-    """(code point -> matching code point, _DROP or _CONTEXT; code point -> str.isdigit), BMP only."""
+    """(code point -> matching code point, _DROP, _CONTEXT or _INVISIBLE_MARK; code point -> str.isdigit), BMP only."""
     table = np.empty(0x10000, dtype=np.uint16)
     digit = np.zeros(0x10000, dtype=bool)
     folds = dict(_LETTER_FOLD)
     for cp in range(0x10000):
         ch = chr(cp)
         digit[cp] = ch.isdigit()
-        if _INVISIBLE.match(ch) or _DIACRITICS.match(ch):
+        if _INVISIBLE.match(ch):
+            table[cp] = _INVISIBLE_MARK
+            continue
+        if _DIACRITICS.match(ch):
             table[cp] = _DROP
             continue
         out = folds.get(cp, ch)
@@ -215,25 +221,91 @@ def matching_codepoints(text: str) -> tuple[str, np.ndarray]:
     case goes through :func:`normalize_for_matching` itself. The code points
     are a uint16 array on the fast path, uint32 otherwise.
     """
-    if text and not _INVISIBLE.search(text):
-        if not unicodedata.is_normalized("NFKC", text):
-            text = unicodedata.normalize("NFKC", text)
-        raw = text.encode("utf-16-le", "surrogatepass")
-        if len(raw) == 2 * len(text):  # no surrogate pairs: every character is in the BMP
+    form = text
+    if form:
+        if not unicodedata.is_normalized("NFKC", form):
+            if _INVISIBLE.search(form):  # the table sees the text after NFKC: look before it
+                return _matching_exact(text)
+            form = unicodedata.normalize("NFKC", form)
+        raw = form.encode("utf-16-le", "surrogatepass")
+        if len(raw) == 2 * len(form):  # no surrogate pairs: every character is in the BMP
             mapped = _matching_table()[0].take(np.frombuffer(raw, dtype=np.uint16))
-            odd = mapped >= _CONTEXT
-            if not odd.any() or not (mapped == _CONTEXT).any():
-                if odd.any():
-                    mapped = mapped[~odd]
-                word = mapped != 0x20
-                keep = word.copy()  # a space survives only after a non-space: runs become one
-                keep[1:] |= word[:-1]
-                out = mapped[keep]
-                if out.size and out[-1] == 0x20:
-                    out = out[:-1]
-                return out.tobytes().decode("utf-16-le"), out
+            odd = mapped >= _INVISIBLE_MARK
+            if odd.any():
+                if (odd & (mapped != _DROP)).any():  # invisible marks or context-dependent case
+                    return _matching_exact(text)
+                mapped = mapped[~odd]
+            word = mapped != 0x20
+            keep = word.copy()  # a space survives only after a non-space: runs become one
+            keep[1:] |= word[:-1]
+            out = mapped[keep]
+            if out.size and out[-1] == 0x20:
+                out = out[:-1]
+            return out.tobytes().decode("utf-16-le"), out
+    return _matching_exact(text)
+
+
+def _matching_exact(text: str) -> tuple[str, np.ndarray]:
     norm = normalize_for_matching(text)
     return norm, np.frombuffer(norm.encode("utf-32-le"), dtype=np.uint32)
+
+
+def matching_codepoints_many(texts: Sequence[str]) -> list[tuple[str, np.ndarray]]:
+    """:func:`matching_codepoints` of each of *texts* (the same strings and code points).
+
+    The texts are joined by a line break (a space in the matching form, which no
+    text's form carries over into the next) and mapped with one pass of numpy
+    operations; each text's form is then a slice of the whole.
+    """
+    out: list[tuple[str, np.ndarray] | None] = [None] * len(texts)
+    fast: list[int] = []
+    forms: list[str] = []
+    for i, text in enumerate(texts):
+        if not text:
+            continue
+        if not unicodedata.is_normalized("NFKC", text):
+            if _INVISIBLE.search(text):  # the table sees the text after NFKC: look before it
+                continue
+            text = unicodedata.normalize("NFKC", text)
+        fast.append(i)
+        forms.append(text)
+    joined = "\n".join(forms)
+    raw = joined.encode("utf-16-le", "surrogatepass")
+    if len(raw) != 2 * len(joined):  # a surrogate pair: such texts take the exact path
+        keep = [k for k, form in enumerate(forms) if len(form.encode("utf-16-le", "surrogatepass")) == 2 * len(form)]
+        fast, forms = [fast[k] for k in keep], [forms[k] for k in keep]
+        joined = "\n".join(forms)
+        raw = joined.encode("utf-16-le", "surrogatepass")
+    if fast:
+        sizes = np.fromiter(map(len, forms), dtype=np.intp, count=len(forms))
+        starts = np.zeros(len(forms), dtype=np.intp)
+        np.cumsum(sizes[:-1] + 1, out=starts[1:])
+        bounds = np.stack((starts, starts + sizes), axis=1).ravel()  # where each text begins and ends
+        mapped = _matching_table()[0].take(np.frombuffer(raw, dtype=np.uint16))
+        odd = mapped >= _INVISIBLE_MARK
+        if odd.any():
+            special = np.flatnonzero(odd & (mapped != _DROP))
+            if special.size:  # invisible marks or context-dependent case: those texts take the exact path
+                exact = set(np.searchsorted(starts, special, side="right").tolist())
+                fast = [f if k + 1 not in exact else -1 for k, f in enumerate(fast)]
+            bounds -= np.searchsorted(np.flatnonzero(odd), bounds)  # the places after the drops
+            mapped = mapped[~odd]
+        word = mapped != 0x20
+        keep = word.copy()  # a space survives only after a non-space: runs become one (a text's first
+        keep[1:] |= word[:-1]  # character follows the joining space, so its leading spaces go)
+        forms_out = mapped[keep]
+        text_out = forms_out.tobytes().decode("utf-16-le")
+        places = bounds - np.searchsorted(np.flatnonzero(~keep), bounds)  # the places after the cuts
+        ends = places[1::2]
+        if forms_out.size:  # one trailing space (what is left of a run) goes
+            ends = ends - ((forms_out[np.maximum(ends - 1, 0)] == 0x20) & (ends > places[::2]))
+        for i, a, b in zip(fast, places[::2].tolist(), ends.tolist()):
+            if i >= 0:
+                out[i] = (text_out[a:b], forms_out[a:b])
+    for i, text in enumerate(texts):
+        if out[i] is None:
+            out[i] = _matching_exact(text)
+    return out  # type: ignore[return-value]
 
 
 def load_tables() -> None:

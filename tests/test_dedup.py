@@ -271,3 +271,77 @@ def test_hashing_does_not_import_datasketch() -> None:
     code = "import sys, crawler.dedup.minhash as m; m.MinHasher(m.DedupConfig()); print('datasketch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _odd_texts(count: int, seed: int) -> list[str]:
+    """Random matching-form texts: numbers of several scripts, digits inside words, code points
+    beyond the BMP (digits among them), one- and two-word texts, empty ones."""
+    rnd = random.Random(seed)
+    words = ["قال", "الوزير", "12", "١٢", "٣", "12ب", "ب12", "²", "𝟏𝟐", "\U000104a1", "\U000104a1\U000104a2", "كلمة", "a",
+             "٥٠"]
+    texts = ["", "12", "a 1 2 b", "كلمة", "كلمتان اثنتان", "\U000104a1 5"]
+    texts += [" ".join(rnd.choice(words) for _ in range(rnd.randint(1, 40))) for _ in range(count)]
+    return [matching_codepoints(t)[0] for t in texts]
+
+
+@pytest.mark.parametrize("shingle", ["char", "word"])
+def test_shingles_and_facts_of_many_texts_are_those_of_each_alone(shingle: str) -> None:
+    """The joined pass (all texts of a chunk at once) gives each text's own shingles, word hashes and numbers."""
+    from crawler.dedup.minhash import ngram_hashes, shingles_and_facts
+
+    hasher = MinHasher(DedupConfig(shingle=shingle))
+    texts = _odd_texts(400, 3)
+    texts.append(" ".join(f"كلمة{i % 97} {i}" for i in range(40_000)))  # beyond the kept power tables
+    titles = [""] + _odd_texts(400, 4)[: len(texts) - 1]
+    bodies = [matching_codepoints(t) for t in texts]
+    shingles, facts = shingles_and_facts(hasher, bodies, titles, [None] * len(texts))
+    for (norm, cps), title, got, fact in zip(bodies, titles, shingles, facts):
+        spans = word_spans(cps)
+        values = word_hashes(cps, *spans) if cps.size else np.empty(0, dtype=np.uint64)
+        want = np.empty(0, dtype=np.uint32) if not cps.size else \
+            ngram_hashes(values if shingle == "word" else cps.astype(np.uint64), 3)
+        assert np.array_equal(got, want), repr(norm[:80])
+        assert np.array_equal(fact.words, np.unique(values)), repr(norm[:80])
+        numbers = dict(number_contexts(norm))
+        for key, found in (number_contexts(matching_codepoints(title)[0]) if title else {}).items():
+            numbers[key] = numbers.get(key, frozenset()) | found
+        assert list(fact.numbers.items()) == list(numbers.items()), (norm[:80], title)
+
+
+def test_number_contexts_of_random_texts_match_the_word_definition() -> None:
+    for norm in _odd_texts(300, 5):
+        words = norm.split(" ")
+        expected: dict = {}
+        for i, w in enumerate(words):
+            if w.isdigit():
+                expected.setdefault((words[i - 1] if i else "", words[i + 1] if i < len(words) - 1 else ""),
+                                    set()).add(w)
+        assert list(number_contexts(norm).items()) == [(k, frozenset(v)) for k, v in expected.items()], repr(norm)
+
+
+def test_story_facts_pickle_as_lines_and_bytes() -> None:
+    """Pickled compactly (numbers as lines, word hashes as bytes), a copy's facts read back the same."""
+    import pickle
+
+    from crawler.dedup.minhash import StoryFacts, facts_conflict, story_facts
+
+    body = "قتل 50 شخصا و 3 جرحى في 2025 في موسكو يوم السبت 50 شخصا"
+    title = "مقتل 50 شخصا في موسكو يوم السبت"
+    norm, cps = matching_codepoints(body)
+    facts = story_facts(norm, cps, word_spans(cps), title)
+    numbers = dict(facts.numbers)
+    fresh = story_facts(norm, cps, word_spans(cps), title)  # lines never decoded before pickling
+    for original in (facts, fresh, StoryFacts(numbers, facts._hashes(), title)):
+        back = pickle.loads(pickle.dumps(original, protocol=5))
+        assert list(back.numbers.items()) == list(numbers.items())
+        assert np.array_equal(back.words, facts.words) and np.array_equal(back.terms, facts.terms)
+        assert back.days == facts.days and back.terms.size
+        assert facts_conflict(back, facts) is None
+    assert pickle.loads(pickle.dumps(StoryFacts({}, np.empty(0, dtype=np.uint64)))).numbers == {}
+
+
+def test_encode_many_is_encode_of_each() -> None:
+    hasher = MinHasher(DedupConfig())
+    sigs = hasher.signatures([np.arange(i, i + 9, dtype=np.uint32) for i in range(5)] + [np.empty(0, dtype=np.uint32)])
+    assert hasher.encode_many(sigs) == [hasher.encode(s) for s in sigs]
+    assert all(np.array_equal(hasher.decode(b), s) for b, s in zip(hasher.encode_many(sigs), sigs))

@@ -49,6 +49,31 @@ def test_numbers_and_tags() -> None:
         HeadlineConfig(threshold=0)
 
 
+def test_prepared_headlines_have_each_headline_s_own_key() -> None:
+    """prepare_headlines (a batch's keys put in matching form at once) gives headline_key and the ids of each."""
+    import random
+
+    from crawler.dedup.headlines import prepare_headlines, variant_id
+    from crawler.text import clean_text
+
+    rnd = random.Random(4)
+    bits = ["عاجل", "فيديو", "بالصور", "[صور]", "(فيديو)", "«عاجل»", "|", ":", " - ", "–", "/", "»", "...", "…", "خبر",
+            "الرئيس", "موسكو", "12", "١٢", "\u200f", "ـ", "Σ", "ς", "İ", " ", "\n", "video", "(", ")", "[", "𝟏", ""]
+
+    def headline() -> str:
+        return "".join(rnd.choice(bits) + rnd.choice(["", " "]) for _ in range(rnd.randint(0, 9)))
+
+    pages = [{"url": f"https://p.example/{i}", "title": headline(),
+              "related_headlines": [headline() if rnd.random() < 0.5 else {"headline": headline(), "url": None}
+                                    for _ in range(rnd.randint(0, 3))]} for i in range(600)]
+    for page, prepared in zip(pages, prepare_headlines(None, pages), strict=True):
+        raws = [page["title"]] if page["title"] else []
+        raws += [r if isinstance(r, str) else r["headline"] for r in page["related_headlines"]]
+        want = [(t, headline_key(t)) for t in (clean_text(r).replace("\n", " ") for r in raws)]
+        want = [(t, key, variant_id(t), variant_id(key)) for t, key in want if key]
+        assert [h[:4] for h in prepared] == want
+
+
 def _run(database, items):
     stats = CounterStats()
     dedup, store = DedupPipeline.build(project_settings(), stats, database), StorePipeline.build(project_settings(), stats, database)

@@ -113,3 +113,36 @@ def test_search_body_from_the_matching_forms_of_title_and_text() -> None:
     for title, text in cases:
         assert search_body_of(matching_codepoints(title)[0], matching_codepoints(text)[0]) == search_body(title, text), \
             (title, text)
+
+
+def test_prepared_chunk_pickles_to_the_same_plain_list(tmp_path: Path) -> None:
+    """A worker's chunk (records, dedup prep, headlines) comes out of pickle as the plain list it was."""
+    import pickle
+
+    import numpy as np
+
+    from crawler.dedup.headlines import HeadlineConfig
+    from crawler.dedup.minhash import DedupConfig
+    from crawler.storage.importer import _chunks, _init_worker, _prepare_chunk
+
+    path = _write(tmp_path / "in.jsonl")
+    odd = {"url": "https://s.example/1", "title": "نص غريب 12", "text": "\n".join(PARA) + " \ud800 𝟏𝟐 😀"}
+    with path.open("a", encoding="utf-8", errors="surrogatepass") as fh:
+        fh.write(json.dumps(odd) + "\n")
+    settings = project_settings()
+    _init_worker(settings, DedupConfig.from_settings(settings), HeadlineConfig.from_settings(settings))
+    (lines, _done), = _chunks(path, 100)
+    prepared, _stats = _prepare_chunk(lines, None)
+    back = pickle.loads(pickle.dumps(prepared, protocol=pickle.HIGHEST_PROTOCOL))
+    assert type(back) is list and len(back) == len(prepared)
+    assert sum(1 for p in back if p[2] is not None) == 5 and any(p[1] for p in back)
+    for (lineno, reason, payload), (lineno2, reason2, payload2) in zip(prepared, back):
+        assert (lineno, reason) == (lineno2, reason2) and (payload is None) == (payload2 is None)
+        if payload is None:
+            continue
+        (record, (h, sh, facts, sig, keys), head), (record2, (h2, sh2, facts2, sig2, keys2), head2) = payload, payload2
+        assert list(record2.items()) == list(record.items()) and head2 == head
+        assert (h2, sig2, keys2) == (h, sig, keys) and np.array_equal(sh2, sh) and sh2.dtype == sh.dtype
+        assert list(facts2.numbers.items()) == list(facts.numbers.items())
+        assert np.array_equal(facts2.words, facts.words) and np.array_equal(facts2.terms, facts.terms)
+    assert any("\ud800" in p[2][0]["text"] for p in back if p[2] is not None)

@@ -8,8 +8,8 @@ from itertools import islice
 import pytest
 
 from crawler.text import (
-    _clean_text, arabic_ratio, clean_paragraphs, clean_text, is_arabic, matching_codepoints, normalize_for_matching,
-    word_tokens,
+    _clean_text, arabic_ratio, clean_paragraphs, clean_text, is_arabic, matching_codepoints, matching_codepoints_many,
+    normalize_for_matching, word_tokens,
 )
 from tests.dedup_eval.evalset import CORPUS
 from tests.support import corpora
@@ -99,6 +99,22 @@ def test_matching_codepoints_on_random_text() -> None:
     for _ in range(20_000):
         raw = "".join(rnd.choice(pool) for _ in range(rnd.randint(0, 14)))
         assert matching_codepoints(raw)[0] == normalize_for_matching(raw), repr(raw)
+
+
+def test_matching_codepoints_many_is_each_alone() -> None:
+    """Texts mapped together (joined) give each text's own form and code points: edge cases, spaces and
+    marks at the ends, invisible marks, context-dependent case, surrogate pairs, in random groups."""
+    rnd = random.Random(8)
+    pool = [chr(c) for c in range(0x20, 0x3400)] + list(" \n\t\u200c\u200f\u0640\u064b\u0660Σςİ\ufefb") * 40
+    pool += ["𝟏", "😀", "\ud800", "\u00ad", "\ufeff"] * 10
+    texts = MATCHING_EDGE_CASES + ["".join(rnd.choice(pool) for _ in range(rnd.randint(0, 20))) for _ in range(5000)]
+    for start in range(0, len(texts), 50):
+        group = texts[start : start + rnd.randint(1, 60)]
+        for raw, (norm, cps) in zip(group, matching_codepoints_many(group), strict=True):
+            one, one_cps = matching_codepoints(raw)
+            assert norm == one == normalize_for_matching(raw), repr(raw)
+            assert cps.tolist() == one_cps.tolist(), repr(raw)
+    assert matching_codepoints_many([]) == []
 
 
 @pytest.mark.skipif(not CORPUS.exists(), reason=f"{CORPUS} is absent")

@@ -35,13 +35,12 @@ from itemadapter import ItemAdapter
 
 from crawler.dedup import index as store
 from crawler.dedup.minhash import (
-    DedupConfig, MinHasher, StoryFacts, content_hash, facts_conflict, jaccard, ngram_hashes, story_facts, word_hashes,
-    word_spans,
+    DedupConfig, MinHasher, StoryFacts, content_hash, facts_conflict, jaccard, shingles_and_facts,
 )
 from crawler.dedup.headlines import HeadlineClusterer, HeadlineConfig, HeadlinePrep
 from crawler.dedup.locks import BandLocks, HeldLocks, NoLocks
 from crawler.storage.models import utcnow
-from crawler.text import matching_codepoints
+from crawler.text import matching_codepoints, matching_codepoints_many
 from crawler import stats as st
 
 if TYPE_CHECKING:
@@ -81,17 +80,9 @@ def prepare(
     Args:
         matching: :func:`crawler.text.matching_codepoints` of *text* and of *title*, when the caller has them.
     """
-    norm, cps = matching[0] if matching is not None else matching_codepoints(text)
-    heading = matching[1] if matching is not None else None
-    spans = word_spans(cps)
-    if hasher.config.shingle == "word" and cps.size:
-        values = word_hashes(cps, *spans)  # hashed once: for the shingles and the words of the facts
-        return (
-            content_hash(norm), ngram_hashes(values, hasher.config.shingle_size),
-            story_facts(norm, cps, spans, title, word_values=values, title_matching=heading),
-        )
-    return (content_hash(norm), hasher.shingles(norm, codepoints=cps, spans=spans),
-            story_facts(norm, cps, spans, title, title_matching=heading))
+    body = matching[0] if matching is not None else matching_codepoints(text)
+    (shingles,), (facts,) = shingles_and_facts(hasher, [body], [title], [matching[1] if matching is not None else None])
+    return content_hash(body[0]), shingles, facts
 
 
 def prepare_many(
@@ -105,13 +96,15 @@ def prepare_many(
     *matching*: the :func:`prepare` argument of each, when the caller has them.
     """
     titles = titles or [""] * len(texts)
-    base = [prepare(hasher, t, title, m) for t, title, m in zip(texts, titles, matching or [None] * len(texts))]
-    sigs = hasher.signatures([b[1] for b in base])
+    bodies = [m[0] for m in matching] if matching is not None else matching_codepoints_many(texts)
+    shingles, facts = shingles_and_facts(
+        hasher, bodies, titles, [m[1] for m in matching] if matching is not None else [None] * len(texts))
+    sigs = hasher.signatures(shingles)
     keys = hasher.band_keys_many(sigs).tolist()
     least = hasher.config.min_shingles
     return [
-        (h, sh, num, hasher.encode(sig), ks if sh.size >= least else [])
-        for (h, sh, num), sig, ks in zip(base, sigs, keys)
+        (content_hash(norm), sh, num, sig, ks if sh.size >= least else [])
+        for (norm, _cps), sh, num, sig, ks in zip(bodies, shingles, facts, hasher.encode_many(sigs), keys)
     ]
 
 

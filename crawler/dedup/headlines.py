@@ -25,7 +25,7 @@ from itemadapter import ItemAdapter
 from crawler.dedup import index as store
 from crawler.dedup.minhash import DedupConfig, MinHasher, to_signed64
 from crawler.storage.models import utcnow
-from crawler.text import clean_text, normalize_for_matching
+from crawler.text import clean_text, matching_codepoints_many, normalize_for_matching
 from crawler import stats as st
 
 if TYPE_CHECKING:
@@ -58,7 +58,14 @@ _BRACKETED = re.compile(r"[\[(]\s*([^\[\]()]{1,25}?)\s*[\])]")
 _DIGITS = re.compile(r"\d+")
 
 
+# Every match of _LEAD and _TRAIL holds one of these (in _SEP), every match of _BRACKETED one of "[(":
+# most headlines hold none, and skip the three searches.
+_TAG_CHARS = re.compile(r"[|:\-–—/».…\[(]")
+
+
 def _strip_tags(text: str) -> str:
+    if not _TAG_CHARS.search(text):
+        return text
     for _ in range(3):
         m = _LEAD.match(text)
         if m and normalize_for_matching(m.group(1)) in _TAGS and text[m.end():].strip():
@@ -208,17 +215,22 @@ def prepare_headlines(hasher: MinHasher | None, pages: list[Any]) -> list[list[H
     """
     out: list[list[HeadlinePrep]] = []
     found: list[tuple[list[Any], str]] = []
+    seen: list[tuple[list[Any], str, str, int, str | None, str]] = []  # (page, text, kind, pos, url, page url)
+    stripped: list[str] = []
     for ad in pages:
         if not isinstance(ad, dict | ItemAdapter):
             ad = ItemAdapter(ad)
         page: list[Any] = []
         for raw, kind, pos, url in page_headlines(ad):
             text = clean_text(raw).replace("\n", " ")
-            key = headline_key(text)
-            if key:
-                page.append([text, key, variant_id(text), variant_id(key), kind, pos, url, ad["url"], None])
-                found.append((page[-1], key))
+            seen.append((page, text, kind, pos, url, ad["url"]))
+            stripped.append(_strip_tags(clean_text(text)))
         out.append(page)  # type: ignore[arg-type]
+    # headline_key of each: the matching forms of the whole batch at once
+    for (page, text, kind, pos, url, page_url), (key, _cps) in zip(seen, matching_codepoints_many(stripped)):
+        if key:
+            page.append([text, key, variant_id(text), variant_id(key), kind, pos, url, page_url, None])
+            found.append((page[-1], key))
     if hasher is not None and found:
         sigs = hasher.signatures(hasher.shingles_many([f" {key} " for _h, key in found]))
         for (h, _key), ks in zip(found, hasher.band_keys_many(sigs).tolist()):

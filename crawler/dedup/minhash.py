@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xxhash
 
-from crawler.text import is_digit_table, matching_codepoints, normalize_for_matching
+from crawler.text import is_digit_table, matching_codepoints, matching_codepoints_many, normalize_for_matching
 
 if TYPE_CHECKING:
     from datasketch import LeanMinHash
@@ -49,7 +49,9 @@ _MIX_MUL = np.uint64(0x9E3779B97F4A7C15)  # golden-ratio multiplier for n-gram r
 _FMIX32 = (_U32(16), _U32(0x85EBCA6B), _U32(13), _U32(0xC2B2AE35), _U32(16))
 _FMIX64 = (np.uint64(33), np.uint64(0xFF51AFD7ED558CCD), np.uint64(33), np.uint64(0xC4CEB9FE1A85EC53), np.uint64(33))
 _SIG_MAGIC = b"MH1"
-_MAX_CELLS = 1 << 22  # permutations x shingles per numpy block (16 MB of uint32)
+# Permutations x shingles per numpy block (4 MB of uint32): a block that stays in cache between the
+# multiply, the add and the minimum costs half of one four times larger (measured on articles).
+_MAX_CELLS = 1 << 20
 
 
 class SignatureMismatch(ValueError):
@@ -189,6 +191,101 @@ def word_spans(codepoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
+def _joined(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Code points of (non-empty) matching-form texts joined by one space, and where each text
+    begins (with the total length plus one at the end): the words of the whole are those of the texts."""
+    sizes = np.fromiter((a.size + 1 for a in arrays), dtype=np.intp, count=len(arrays))
+    offsets = np.zeros(len(arrays) + 1, dtype=np.intp)
+    np.cumsum(sizes, out=offsets[1:])
+    parts = [_SPACE] * (2 * len(arrays) - 1)
+    parts[::2] = arrays
+    return np.concatenate(parts), offsets
+
+
+def _number_lines_of_words(normalized: str) -> list[str]:
+    """:func:`_number_lines` by splitting the text into words (any code point; a few texts only)."""
+    words = normalized.split(" ")
+    last = len(words) - 1
+    return [f"{words[i - 1] if i else ''} {words[i + 1] if i < last else ''} {w}"
+            for i, w in enumerate(words) if w.isdigit()]
+
+
+def _beyond_bmp(codepoints: np.ndarray) -> bool:
+    """Whether matching-form code points hold a character outside the digit table (the BMP)."""
+    return codepoints.dtype != np.uint16 and codepoints.size > 0 and int(codepoints.max()) >= 0x10000
+
+
+def _number_lines(
+    docs: Sequence[tuple[str, np.ndarray]], joined: tuple[np.ndarray, ...] | None = None,
+) -> list[list[str]]:
+    """The numbers of each matching-form text (with its code points), each as the line
+    "previous next number" (words hold no space; a missing word is empty).
+
+    The wire form of :func:`number_contexts` (see :func:`_contexts_of_lines`). All texts are
+    joined by spaces and scanned at once: numpy finds the runs of digits and the words they
+    span, and Python only builds a line per number (a text of 300 words holds a few).
+
+    Args:
+        joined: :func:`_joined` of the non-empty texts' code points and its :func:`word_spans`
+            (code points, offsets, starts, ends), when the caller has them.
+    """
+    out: list[list[str]] = [_NO_LINES] * len(docs)  # shared, never changed: replaced where numbers are
+    full = [i for i, (_norm, cps) in enumerate(docs) if cps.size]
+    if not full:
+        return out
+    if joined is None:
+        cps, offsets = _joined([docs[i][1] for i in full])
+        starts, ends = word_spans(cps)
+    else:
+        cps, offsets, starts, ends = joined
+    beyond = []  # texts with characters outside the digit table: split into words
+    if cps.dtype != np.uint16 and int(cps.max()) >= 0x10000:
+        beyond = [i for i in full if _beyond_bmp(docs[i][1])]
+        cps = np.minimum(cps, 0xFFFF)  # U+FFFF is no digit; those texts' lines are replaced below
+    pos = np.flatnonzero(is_digit_table().take(cps))
+    if pos.size:
+        text = " ".join(docs[i][0] for i in full)
+        cut = np.flatnonzero(pos[1:] != pos[:-1] + 1)
+        run_start = np.concatenate((pos[:1], pos[cut + 1]))
+        run_end = np.concatenate((pos[cut], pos[-1:])) + 1
+        word = np.searchsorted(starts, run_start, side="right") - 1  # the word each run of digits begins in
+        word = word[(starts[word] == run_start) & (ends[word] == run_end)]  # runs that are a whole word
+        if word.size:
+            first = np.searchsorted(starts, offsets)  # the first word of each text (and the end)
+            doc = np.searchsorted(first, word, side="right") - 1
+            has_before, has_after = word > first[doc], word + 1 < first[doc + 1]
+            before, after = np.maximum(word - 1, 0), np.minimum(word + 1, starts.size - 1)
+            zero = np.zeros(word.size, dtype=starts.dtype)
+            bounds = (np.where(has_before, starts[before], zero), np.where(has_before, ends[before], zero),
+                      np.where(has_after, starts[after], zero), np.where(has_after, ends[after], zero),
+                      starts[word], ends[word])
+            lines = [f"{text[s0:e0]} {text[s2:e2]} {text[s1:e1]}"
+                     for s0, e0, s2, e2, s1, e1 in zip(*(b.tolist() for b in bounds))]
+            at = np.searchsorted(doc, np.arange(len(full) + 1)).tolist()
+            for k, i in enumerate(full):
+                if at[k] < at[k + 1]:
+                    out[i] = lines[at[k] : at[k + 1]]
+    for i in beyond:
+        out[i] = _number_lines_of_words(docs[i][0])
+    return out
+
+
+def _contexts_of_lines(lines: Sequence[str]) -> dict[tuple[str, str], frozenset[str]]:
+    """:func:`number_contexts` from :func:`_number_lines` (those of a body, then those of its title:
+    a key seen again gets the union of its numbers, in its first place, as :func:`story_numbers` gives)."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for line in lines:
+        before, after, number = line.split(" ")
+        out.setdefault((before, after), set()).add(number)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _lines_of_contexts(contexts: dict[tuple[str, str], frozenset[str]]) -> str:
+    """The inverse of :func:`_contexts_of_lines`, joined by newlines."""
+    return "\n".join(f"{before} {after} {number}"
+                     for (before, after), numbers in contexts.items() for number in numbers)
+
+
 def number_contexts(
     normalized: str, codepoints: np.ndarray | None = None, spans: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[tuple[str, str], frozenset[str]]:
@@ -199,40 +296,14 @@ def number_contexts(
     A number is a word whose characters are all digits (``str.isdigit``).
 
     Args:
-        codepoints, spans: :func:`crawler.text.matching_codepoints` and
-            :func:`word_spans` of *normalized*, when the caller has them.
+        codepoints: :func:`crawler.text.matching_codepoints` of *normalized*, when the caller has them.
+        spans: unused (callers may still pass :func:`word_spans`).
     """
     if not normalized:
         return {}
     if codepoints is None:
         codepoints = np.frombuffer(normalized.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    if codepoints.dtype != np.uint16 and int(codepoints.max()) >= 0x10000:  # beyond the digit table
-        words = normalized.split(" ")
-        lengths = np.fromiter(map(len, words), dtype=np.intp, count=len(words))
-        ends = np.cumsum(lengths + 1) - 1
-        starts = ends - lengths
-        found = np.array([i for i, w in enumerate(words) if w.isdigit()], dtype=np.intp)
-    else:
-        digit = is_digit_table().take(codepoints)
-        if not digit.any():
-            return {}
-        starts, ends = spans if spans is not None else word_spans(codepoints)
-        count = np.zeros(codepoints.size + 1, dtype=np.int32)
-        np.cumsum(digit, out=count[1:])
-        found = np.flatnonzero(count[ends] - count[starts] == ends - starts)  # words are never empty
-    if not found.size:
-        return {}
-    last = starts.size - 1
-    before, after = np.maximum(found - 1, 0), np.minimum(found + 1, last)
-    out: dict[tuple[str, str], set[str]] = {}
-    text = normalized
-    for i, s0, e0, s1, e1, s2, e2 in zip(
-        found.tolist(), starts[before].tolist(), ends[before].tolist(), starts[found].tolist(),
-        ends[found].tolist(), starts[after].tolist(), ends[after].tolist(),
-    ):
-        key = (text[s0:e0] if i else "", text[s2:e2] if i < last else "")
-        out.setdefault(key, set()).add(text[s1:e1])
-    return {k: frozenset(v) for k, v in out.items()}
+    return _contexts_of_lines(_number_lines([(normalized, codepoints)])[0])
 
 
 def story_numbers(
@@ -280,19 +351,39 @@ class StoryFacts:
         words: sorted unique hashes of every word of the body.
 
     ``terms`` and ``words`` are worked out on first use (only copies that meet a
-    candidate need them) from the body's word hashes and the title kept here.
+    candidate need them) from the body's word hashes and the title kept here; so is
+    ``numbers`` when given as lines ("previous next number", newline-joined, see
+    :func:`_number_lines`). Pickled as those lines and the hashes' bytes: the importing
+    process unpickles one string and one bytes object a copy, not a dict of sets and an array.
     """
 
-    __slots__ = ("_days", "_terms", "_title", "_title_matching", "_values", "_words", "numbers")
+    __slots__ = ("_days", "_lines", "_numbers", "_terms", "_title", "_title_matching", "_values", "_words")
 
-    def __init__(self, numbers: dict[tuple[str, str], frozenset[str]], values: np.ndarray, title: str = "") -> None:
-        self.numbers = numbers
+    def __init__(
+        self, numbers: dict[tuple[str, str], frozenset[str]] | str, values: np.ndarray | bytes, title: str = "",
+    ) -> None:
+        if type(numbers) is str:
+            self._lines: str | None = numbers
+            self._numbers: dict[tuple[str, str], frozenset[str]] | None = None
+        else:
+            self._lines, self._numbers = None, numbers  # type: ignore[assignment]
         self._values = values
         self._title = title
         self._words: np.ndarray | None = None
         self._terms: np.ndarray | None = None
         self._days: frozenset[str] | None = None
         self._title_matching: tuple[str, np.ndarray] | None = None
+
+    @property
+    def numbers(self) -> dict[tuple[str, str], frozenset[str]]:
+        if self._numbers is None:
+            self._numbers = _contexts_of_lines(self._lines.split("\n")) if self._lines else {}
+        return self._numbers
+
+    def _hashes(self) -> np.ndarray:
+        if type(self._values) is bytes:
+            self._values = np.frombuffer(self._values, dtype=np.uint64)
+        return self._values
 
     def _matching_title(self) -> tuple[str, np.ndarray]:
         """The title's matching form and code points, worked out once for :attr:`terms` and :attr:`days`."""
@@ -303,7 +394,8 @@ class StoryFacts:
     @property
     def words(self) -> np.ndarray:
         if self._words is None:
-            self._words = sorted_unique(self._values) if self._values.size else _NO_HASHES
+            values = self._hashes()
+            self._words = sorted_unique(values) if values.size else _NO_HASHES
         return self._words
 
     @property
@@ -321,14 +413,16 @@ class StoryFacts:
                 if self._title else frozenset()
         return self._days
 
-    def __getstate__(self) -> tuple:
-        return self.numbers, self._values, self._title
-
-    def __setstate__(self, state: tuple) -> None:
-        self.__init__(*state)  # type: ignore[misc]
+    def __reduce__(self) -> tuple[Any, ...]:
+        lines = self._lines if self._lines is not None else _lines_of_contexts(self._numbers or {})
+        values = self._values if type(self._values) is bytes else self._values.tobytes()
+        return StoryFacts, (lines, values, self._title)
 
 
 _NO_HASHES = np.empty(0, dtype=np.uint64)
+_NO_CODEPOINTS = np.empty(0, dtype=np.uint16)
+_NO_LINES: list[str] = []
+_SPACE = np.array([0x20], dtype=np.uint16)
 #: The seven weekdays (with the article, as headlines write them), in the matching form: a
 #: closed set of calendar words, not a list of names. Two headlines that each name a different
 #: day are two days' news ("أبرز أخبار السبت 4 مارس" / "أبرز أحداث الخميس 2 مارس").
@@ -346,11 +440,63 @@ def story_facts(
         word_values: :func:`word_hashes` of the body's words, when the caller has them.
         title_matching: :func:`crawler.text.matching_codepoints` of *title*, likewise.
     """
-    numbers = story_numbers(number_contexts(normalized, codepoints, spans), title, title_matching)
+    if title and title_matching is None:
+        title_matching = matching_codepoints(title)
+    body, heading = _number_lines([(normalized, codepoints), title_matching if title else ("", _NO_CODEPOINTS)])
+    lines = "\n".join(body + heading)
     if not normalized:
-        return StoryFacts(numbers, _NO_HASHES)
+        return StoryFacts(lines, _NO_HASHES)
     values = word_values if word_values is not None else word_hashes(codepoints, *spans)
-    return StoryFacts(numbers, values, title)
+    return StoryFacts(lines, values, title)
+
+
+def shingles_and_facts(
+    hasher: MinHasher, bodies: Sequence[tuple[str, np.ndarray]], titles: Sequence[str],
+    headings: Sequence[tuple[str, np.ndarray] | None],
+) -> tuple[list[np.ndarray], list[StoryFacts]]:
+    """:meth:`MinHasher.shingles` and :func:`story_facts` of many bodies (matching form and code
+    points) with their titles (and the titles' matching forms, or None): the same values.
+
+    Done for all texts at once (they are joined by spaces: a word's hash depends on its code
+    points alone, and the n-grams across two texts are left out), with a few dozen numpy
+    operations in all rather than that many for each text.
+    """
+    n = len(bodies)
+    missing = [i for i, (t, h) in enumerate(zip(titles, headings)) if t and h is None]
+    found = dict(zip(missing, matching_codepoints_many([titles[i] for i in missing]))) if missing else {}
+    heads = [(h if h is not None else found[i]) if t else ("", _NO_CODEPOINTS)
+             for i, (t, h) in enumerate(zip(titles, headings))]
+    docs = [*bodies, *heads]
+    full = [i for i, (_norm, cps) in enumerate(docs) if cps.size]  # the bodies first, then the titles
+    shingles: list[np.ndarray] = [np.empty(0, dtype=_U32)] * n
+    values: list[np.ndarray] = [_NO_HASHES] * n
+    if not full:
+        lines = [_NO_LINES] * (2 * n)
+    else:
+        cps, offsets = _joined([docs[i][1] for i in full])  # joined once for the numbers and the words
+        starts, ends = word_spans(cps)
+        lines = _number_lines(docs, (cps, offsets, starts, ends))
+        count = sum(1 for i in full if i < n)  # the bodies
+        if count:
+            first = np.searchsorted(starts, offsets[: count + 1])
+            words = int(first[-1])
+            hashes = _word_hashes_bounded(cps[: offsets[count] - 1], starts[:words], ends[:words])
+            first = first.tolist()
+            for k, i in enumerate(full[:count]):
+                values[i] = hashes[first[k] : first[k + 1]]
+            size = hasher.config.shingle_size
+            if hasher.config.shingle == "word":
+                sets = _ngram_hashes_joined(hashes, np.diff(first), size)
+            else:
+                sets = ngram_hashes_many([bodies[i][1] for i in full[:count]], size)
+            for k, i in enumerate(full[:count]):
+                shingles[i] = sets[k]
+    facts = [
+        StoryFacts("\n".join(lines[i] + lines[n + i]), values[i], titles[i]) if bodies[i][1].size
+        else StoryFacts("\n".join(lines[i] + lines[n + i]), _NO_HASHES)
+        for i in range(n)
+    ]
+    return shingles, facts
 
 
 def _title_terms(norm_t: str, cps_t: np.ndarray, words: np.ndarray) -> np.ndarray:
@@ -442,6 +588,22 @@ def word_hashes(codepoints: np.ndarray, starts: np.ndarray, ends: np.ndarray) ->
     return _fmix(raw + (ends - starts).astype(np.uint64), _FMIX64)
 
 
+def _word_hashes_bounded(codepoints: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """:func:`word_hashes` of a long text (many joined) in pieces of at most ``_POWERS_KEPT`` code
+    points (cut between words), so that the kept power tables serve."""
+    if codepoints.size <= _POWERS_KEPT:
+        return word_hashes(codepoints, starts, ends)
+    out = []
+    lo = 0
+    while lo < starts.size:
+        base = int(starts[lo])
+        hi = max(lo + 1, int(np.searchsorted(ends, base + _POWERS_KEPT, side="right")))
+        stop = int(ends[hi - 1])
+        out.append(word_hashes(codepoints[base:stop], starts[lo:hi] - base, ends[lo:hi] - base))
+        lo = hi
+    return np.concatenate(out)
+
+
 def ngram_hashes(base: np.ndarray, n: int) -> np.ndarray:
     """Sorted unique 32-bit hashes of the n-grams of a sequence of 64-bit token values."""
     if base.size == 0:
@@ -458,19 +620,33 @@ def ngram_hashes(base: np.ndarray, n: int) -> np.ndarray:
 def ngram_hashes_many(bases: Sequence[np.ndarray], n: int) -> list[np.ndarray]:
     """:func:`ngram_hashes` of many token sequences at once (the same arrays).
 
-    One pass of numpy operations over all sequences joined, n-grams across a
-    boundary masked out, and one sort of (sequence, hash) keys for all the
-    unique sets: for many short texts (headlines), per-call overhead dominates.
+    For many short texts (headlines), per-call overhead dominates: see :func:`_ngram_hashes_joined`.
     """
-    out: list[np.ndarray] = [np.empty(0, dtype=_U32)] * len(bases)
-    full = [i for i, b in enumerate(bases) if b.size >= n]
-    for i, b in enumerate(bases):
-        if 0 < b.size < n:  # shorter than one n-gram: the whole sequence is one
-            out[i] = ngram_hashes(b, n)
+    sizes = np.fromiter((b.size for b in bases), dtype=np.intp, count=len(bases))
+    joined = np.concatenate(bases) if len(bases) else np.empty(0, dtype=np.uint64)
+    return _ngram_hashes_joined(joined, sizes, n)
+
+
+def _ngram_hashes_joined(joined: np.ndarray, sizes: np.ndarray, n: int) -> list[np.ndarray]:
+    """:func:`ngram_hashes` of each of the token sequences that *joined* holds one after another
+    (*sizes* tokens each).
+
+    One pass of numpy operations over all sequences, n-grams across a boundary
+    masked out, and one sort of (sequence, hash) keys for all the unique sets; the
+    sets returned are views of one array.
+    """
+    out: list[np.ndarray] = [np.empty(0, dtype=_U32)] * len(sizes)
+    ends = np.cumsum(sizes).tolist()
+    full = [i for i, size in enumerate(sizes.tolist()) if size >= n]
+    for i, size in enumerate(sizes.tolist()):
+        if 0 < size < n:  # shorter than one n-gram: the whole sequence is one
+            out[i] = ngram_hashes(joined[ends[i] - size : ends[i]], n)
     if not full:
         return out
-    sizes = np.array([bases[i].size for i in full], dtype=np.int64)
-    joined = np.concatenate([bases[i] for i in full]).astype(np.uint64)
+    if len(full) < len(sizes):
+        joined = np.concatenate([joined[ends[i] - sizes[i] : ends[i]] for i in full])
+        sizes = sizes[full]
+    joined = joined.astype(np.uint64, copy=False)
     count = joined.size - n + 1
     h = joined[:count].copy()
     for j in range(1, n):
@@ -512,6 +688,7 @@ class MinHasher:
         a, b = affine32_permutations(config.num_perm, config.seed)
         self._a = a[:, None]
         self._b = b[:, None]
+        self._prefix = _SIG_MAGIC + config.tag  # of every encoded signature (the tag is a CRC: once)
 
     # -- shingles -----------------------------------------------------------
     def shingles(
@@ -574,7 +751,8 @@ class MinHasher:
             return
         hv = _fmix(np.concatenate([sets[i] for i in idx]).astype(_U32), _FMIX32)
         offsets = np.cumsum([0] + [sets[i].size for i in idx[:-1]])
-        phv = self._a * hv[None, :] + self._b  # uint32 wrap-around: the affine32 scheme
+        phv = np.multiply(self._a, hv[None, :])  # uint32 wrap-around: the affine32 scheme
+        phv += self._b  # in place: one pass over the block less
         out[idx] = np.minimum.reduceat(phv, offsets, axis=1).T
 
     def signature(self, shingles: np.ndarray) -> np.ndarray:
@@ -609,7 +787,13 @@ class MinHasher:
     # -- storage --------------------------------------------------------------
     def encode(self, signature: np.ndarray) -> bytes:
         """Compact bytes: magic, config tag, little-endian uint32 values (~4 bytes/perm)."""
-        return _SIG_MAGIC + self.config.tag + np.asarray(signature, dtype="<u4").tobytes()
+        return self._prefix + np.asarray(signature, dtype="<u4").tobytes()
+
+    def encode_many(self, signatures: np.ndarray) -> list[bytes]:
+        """:meth:`encode` of each row of an (n, num_perm) array of signatures."""
+        raw = np.ascontiguousarray(signatures, dtype="<u4").tobytes()
+        step, prefix = 4 * self.config.num_perm, self._prefix
+        return [prefix + raw[i : i + step] for i in range(0, len(raw), step)]
 
     def decode(self, blob: bytes) -> np.ndarray:
         """Inverse of :meth:`encode`.
