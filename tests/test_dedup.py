@@ -271,3 +271,56 @@ def test_hashing_does_not_import_datasketch() -> None:
     code = "import sys, crawler.dedup.minhash as m; m.MinHasher(m.DedupConfig()); print('datasketch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_batch_screen_keeps_every_copy_with_a_candidate(sqlite_db, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copies with no LSH candidate skip the look-up (Deduplicator._may_match); the clusters are those without.
+
+    Candidates of every origin: stored only (out of memory), kept in memory, an earlier copy of the batch.
+    """
+    from crawler.dedup.clusterer import Deduplicator
+    from crawler.storage.writer import ArticleWriter
+    from tests.test_dedup_chains import text
+
+    stories = [text(i * 80, i * 80 + 80) for i in range(5)]  # five unrelated stories of four paragraphs
+    page = lambda url, paras: {"url": url, "site": "x", "title": "", "text": "\n".join(paras),  # noqa: E731
+                               "fetched_at": datetime(2025, 1, 1, tzinfo=UTC)}
+    batches = [
+        [page("https://a.example/1", stories[0])],
+        [page("https://b.example/1", stories[1]), page("https://c.example/1", stories[2])],
+        [page("https://b.example/2", stories[1][:3]), page("https://a.example/2", stories[0][:3]),
+         page("https://d.example/1", stories[3]), page("https://e.example/1", stories[4]),
+         page("https://d.example/2", stories[3][:3])],
+    ]
+
+    def run(path: str) -> tuple[list[tuple], dict, int]:
+        from crawler.storage.database import Database
+
+        db = Database.open(f"sqlite:///{path}")
+        settings = project_settings({"DEDUP_PENDING_MAX": 2})  # a.example/1: out of memory by batch 3
+        stats = CounterStats()
+        dedup, writer = Deduplicator.build(settings, stats, db), ArticleWriter.build(settings, stats, db)
+        dedup.open()
+        looked_up = []
+        near = dedup._near
+        monkeypatch.setattr(dedup, "_near", lambda doc, *a: looked_up.append(doc.url) or near(doc, *a))
+        out: list = []
+        for n, batch in enumerate(batches):
+            out += dedup.process_batch([dict(p) for p in batch])
+            if n == 0:  # the second batch is stored last: in memory only, as an import's batch being written
+                writer.write_now(out)
+        writer.write_now(out[1:])
+        db.close()
+        out = [(i["url"], i["cluster_id"], i["dup_of_url"], i["dup_method"], i["dup_score"]) for i in out]
+        return out, stats.get_stats(), len(looked_up)
+
+    screened, stats, looked_up = run(str(sqlite_db.url).split("///")[1] + ".screened")
+    monkeypatch.setattr(Deduplicator, "_may_match", lambda self, keys, flat, by_band: set(range(len(keys))))
+    everything, stats_all, looked_up_all = run(str(sqlite_db.url).split("///")[1] + ".all")
+    assert screened == everything and stats == stats_all
+    joined = {u: dup for u, _cid, dup, _m, _s in screened}
+    assert joined["https://a.example/2"] == "https://a.example/1"  # stored, no longer in memory
+    assert joined["https://b.example/2"] == "https://b.example/1"  # kept in memory
+    assert joined["https://d.example/2"] == "https://d.example/1"  # earlier in the batch
+    assert joined["https://e.example/1"] is None
+    assert looked_up < looked_up_all  # the screen did skip copies

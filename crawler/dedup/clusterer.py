@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from itertools import chain
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
@@ -263,16 +264,19 @@ class Deduplicator:
     ) -> list[Any]:
         urls = [a["url"] for a in ads]
         keys = [p[4] for p in prepared]
+        flat = np.fromiter(chain.from_iterable(keys), dtype=np.int64, count=sum(map(len, keys)))
         with self.db.session() as s:
             by_url = store.docs_by_url(s, urls)
             by_hash = store.docs_by_hash(s, [p[0] for p in prepared])
-            by_band = store.band_candidates(s, [k for ks in keys for k in ks])
+            by_band = store.band_candidates(s, flat)
             texts = self._candidate_texts(s, urls, keys, by_band)
             head_rows = self.headlines.resolve(s, ads, headlines) if self.headlines else None
             docs, now = [], utcnow()
             members = _StoredMembers(self, s, texts, held)
-            for ad, url, (h, sh, num, sig, ks) in zip(ads, urls, prepared):
-                cid = self._assign(ad, _Doc(url, "", h, sh, num, ks), by_url, by_hash, by_band, texts, members)
+            may_match = self._may_match(keys, flat, by_band)
+            for i, (ad, url, (h, sh, num, sig, ks)) in enumerate(zip(ads, urls, prepared)):
+                cid = self._assign(ad, _Doc(url, "", h, sh, num, ks), by_url, by_hash, by_band, texts, members,
+                                   i in may_match)
                 ad["content_hash"], ad["signature"] = h, sig
                 doc = store.doc_key(url)
                 docs.append({"doc": doc, "url": url, "content_hash": h, "cluster_id": cid, "created_at": now})
@@ -288,13 +292,40 @@ class Deduplicator:
         """Content hash and shingles of a body, number contexts of body and title."""
         return prepare(self.hasher, text, title)
 
+    def _may_match(self, keys: list[list[int]], flat: np.ndarray, by_band: dict[int, set[str]]) -> set[int]:
+        """The copies of a batch (their places) that may have an LSH candidate, worked out for the whole batch.
+
+        Most copies have none, and :meth:`_near` would look up each of their band keys to
+        find out. A candidate holds one of the copy's *keys* (*flat*: all of them, as one
+        array): a stored copy (*by_band*), a copy kept in memory, or an earlier copy of the
+        batch (a key found twice in the batch).
+        """
+        if not flat.size:
+            return set()
+        order = np.argsort(flat)
+        ordered = flat[order]
+        hit = np.zeros(flat.size, dtype=bool)  # in *ordered*
+        same = ordered[1:] == ordered[:-1]
+        hit[1:] = same  # every holder of a key found twice (the first one needlessly: rare)
+        hit[:-1] |= same
+        known = self._by_band.keys() & chain.from_iterable(keys)
+        known.update(by_band)
+        if known:
+            held = np.sort(np.fromiter(known, dtype=np.int64, count=len(known)))
+            hit |= held[np.searchsorted(held, ordered).clip(max=held.size - 1)] == ordered
+        counts = [len(ks) for ks in keys]
+        found = set(np.repeat(np.arange(len(counts)), counts)[order[hit]].tolist())
+        if len(found) < len(counts) - counts.count(0):  # a copy skipped finds no candidates, as in _near
+            self.stats.inc_value(st.DEDUP_CANDIDATES, 0)
+        return found
+
     def _candidate_texts(
         self, s: Session, batch_urls: list[str], keys: list[list[int]], by_band: dict[int, set[str]]
     ) -> dict[str, tuple[np.ndarray, StoryFacts, str]]:
         """Shingles and cluster of the stored candidates of the batch (dangling ones absent)."""
         if not by_band:
             return {}
-        urls = {u for ks in keys for k in ks if k in by_band for u in by_band[k]} - self._pending.keys()
+        urls = set().union(*by_band.values()) - self._pending.keys()  # by_band: the batch's keys only
         urls.difference_update(batch_urls)
         if not urls:
             return {}
@@ -307,9 +338,13 @@ class Deduplicator:
 
     def _assign(
         self, ad: dict[str, Any] | ItemAdapter, doc: _Doc, by_url: dict, by_hash: dict, by_band: dict, texts: dict,
-        members: _StoredMembers,
+        members: _StoredMembers, may_match: bool = True,
     ) -> str:
-        """Set the item's cluster and duplicate fields; returns its cluster id."""
+        """Set the item's cluster and duplicate fields; returns its cluster id.
+
+        Args:
+            may_match: whether the copy may have an LSH candidate (:meth:`_may_match`).
+        """
         url = doc.url
         ad["dup_of_url"] = ad["dup_method"] = ad["dup_score"] = None
         known = self._pending.get(url)
@@ -320,7 +355,7 @@ class Deduplicator:
             self.stats.inc_value(st.DEDUP_EXACT)
             ad["dup_of_url"], ad["dup_method"], ad["dup_score"] = match[0], "exact", 1.0
             cid = match[1]
-        elif doc.keys and (near := self._near(doc, by_band, texts, members)) is not None:
+        elif doc.keys and may_match and (near := self._near(doc, by_band, texts, members)) is not None:
             self.stats.inc_value(st.DEDUP_NEAR_DUPLICATE)
             ad["dup_of_url"], ad["dup_method"], ad["dup_score"] = near[0], "minhash", round(near[2], 4)
             cid = near[1]

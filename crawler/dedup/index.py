@@ -265,8 +265,8 @@ def _driver_rows(s: Session, sql: str, values: Sequence[Any]) -> Iterable[Any] |
     return rows()
 
 
-def band_candidates(s: Session, keys: Sequence[int]) -> dict[int, set[str]]:
-    """band key -> URLs of indexed copies sharing it (may include dangling ones)."""
+def band_candidates(s: Session, keys: Sequence[int] | np.ndarray) -> dict[int, set[str]]:
+    """band key -> URLs of indexed copies sharing it (may include dangling ones); *keys*: a list or an int64 array."""
     out: dict[int, set[str]] = {}
     rows = _driver_rows(
         s, "SELECT b.key, d.url FROM dedup_bands b JOIN dedup_docs d ON d.doc = b.doc WHERE b.key IN ({marks})",
@@ -305,9 +305,11 @@ def cluster_texts(s: Session, cluster_id: str, limit: int) -> dict[str, tuple[st
     return {url: (text, title or "") for url, text, title in s.execute(q)}
 
 
-def _sorted_unique_ints(values: Sequence[int]) -> list[int]:
+def _sorted_unique_ints(values: Sequence[int] | np.ndarray) -> list[int]:
     """``sorted(set(values))`` of 64-bit ints, by numpy (tens of thousands of band keys per batch)."""
-    return sorted_unique(np.fromiter(values, dtype=np.int64, count=len(values))).tolist()
+    if not isinstance(values, np.ndarray):
+        values = np.fromiter(values, dtype=np.int64, count=len(values))
+    return sorted_unique(values.astype(np.int64, copy=False)).tolist()
 
 
 def _insert_pairs(s: Session, model: type[Base], cols: list[str], firsts: np.ndarray, seconds: np.ndarray) -> None:
