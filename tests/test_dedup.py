@@ -273,54 +273,98 @@ def test_hashing_does_not_import_datasketch() -> None:
     assert out.stdout.strip() == "False"
 
 
-def test_batch_screen_keeps_every_copy_with_a_candidate(sqlite_db, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Copies with no LSH candidate skip the look-up (Deduplicator._may_match); the clusters are those without.
+def _run_batches(path: str, batches: list[list[dict]], monkeypatch: pytest.MonkeyPatch, *, stored_after: int = 0,
+                 failing: int = -1, pending_max: int = 2) -> tuple[list[tuple], dict, int]:
+    """Cluster *batches* (plain dicts) into a new SQLite database: (url, cluster, dup fields) of each, stats, _near calls.
 
-    Candidates of every origin: stored only (out of memory), kept in memory, an earlier copy of the batch.
+    The first *stored_after* + 1 batches are stored as they come, the others at the end
+    (pending in memory only, as an import's batch being written); batch *failing* fails
+    while its index rows are written. *pending_max*: ``DEDUP_PENDING_MAX``.
     """
+    from crawler.dedup import index as store
     from crawler.dedup.clusterer import Deduplicator
+    from crawler.storage.database import Database
     from crawler.storage.writer import ArticleWriter
+
+    db = Database.open(f"sqlite:///{path}")
+    settings = project_settings({"DEDUP_PENDING_MAX": pending_max, "DEDUP_HEADLINES": False})
+    stats = CounterStats()
+    dedup, writer = Deduplicator.build(settings, stats, db), ArticleWriter.build(settings, stats, db)
+    dedup.open()
+    looked_up = []
+    near, write_docs = dedup._near, store.write_docs
+    monkeypatch.setattr(dedup, "_near", lambda doc, *a: looked_up.append(doc.url) or near(doc, *a))
+    out: list = []
+    done: list = []
+    for n, batch in enumerate(batches):
+        if n == failing:
+            monkeypatch.setattr(store, "write_docs", lambda *a: 1 / 0)
+            with pytest.raises(ZeroDivisionError):
+                dedup.process_batch([dict(p) for p in batch])
+            monkeypatch.setattr(store, "write_docs", write_docs)
+            continue
+        out += dedup.process_batch([dict(p) for p in batch])
+        if n <= stored_after:
+            writer.write_now(out)
+            done, out = done + out, []
+    writer.write_now(out)
+    db.close()
+    rows = [(i["url"], i["cluster_id"], i["dup_of_url"], i["dup_method"], i["dup_score"]) for i in done + out]
+    return rows, stats.get_stats(), len(looked_up)
+
+
+def _unscreened(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The de-duplicator as it was: every copy looks its candidates up, every key of every pending copy in memory."""
+    from crawler.dedup.clusterer import Deduplicator
+
+    monkeypatch.setattr(Deduplicator, "_screen", lambda self, keys, flat, by_band: (set(range(len(keys))),
+                                                                                    dict(enumerate(keys))))
+    monkeypatch.setattr(Deduplicator, "_relist", lambda self, batch: None)
+
+
+def _page(url: str, paras: list[str]) -> dict:
+    return {"url": url, "site": url.split("/")[2], "title": "", "text": "\n".join(paras),
+            "fetched_at": datetime(2025, 1, 1, tzinfo=UTC)}
+
+
+def test_batch_screen_keeps_every_copy_with_a_candidate(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copies with no LSH candidate skip the look-up (Deduplicator._screen): the clusters are those without.
+
+    Candidates of every origin: stored only (out of memory), pending (its index rows written,
+    its article not yet), an earlier copy of the same batch.
+    """
     from tests.test_dedup_chains import text
 
     stories = [text(i * 80, i * 80 + 80) for i in range(5)]  # five unrelated stories of four paragraphs
-    page = lambda url, paras: {"url": url, "site": "x", "title": "", "text": "\n".join(paras),  # noqa: E731
-                               "fetched_at": datetime(2025, 1, 1, tzinfo=UTC)}
     batches = [
-        [page("https://a.example/1", stories[0])],
-        [page("https://b.example/1", stories[1]), page("https://c.example/1", stories[2])],
-        [page("https://b.example/2", stories[1][:3]), page("https://a.example/2", stories[0][:3]),
-         page("https://d.example/1", stories[3]), page("https://e.example/1", stories[4]),
-         page("https://d.example/2", stories[3][:3])],
+        [_page("https://a.example/1", stories[0])],
+        [_page("https://b.example/1", stories[1]), _page("https://c.example/1", stories[2])],
+        [_page("https://b.example/2", stories[1][:3]), _page("https://a.example/2", stories[0][:3]),
+         _page("https://d.example/1", stories[3]), _page("https://e.example/1", stories[4]),
+         _page("https://d.example/2", stories[3][:3])],
     ]
-
-    def run(path: str) -> tuple[list[tuple], dict, int]:
-        from crawler.storage.database import Database
-
-        db = Database.open(f"sqlite:///{path}")
-        settings = project_settings({"DEDUP_PENDING_MAX": 2})  # a.example/1: out of memory by batch 3
-        stats = CounterStats()
-        dedup, writer = Deduplicator.build(settings, stats, db), ArticleWriter.build(settings, stats, db)
-        dedup.open()
-        looked_up = []
-        near = dedup._near
-        monkeypatch.setattr(dedup, "_near", lambda doc, *a: looked_up.append(doc.url) or near(doc, *a))
-        out: list = []
-        for n, batch in enumerate(batches):
-            out += dedup.process_batch([dict(p) for p in batch])
-            if n == 0:  # the second batch is stored last: in memory only, as an import's batch being written
-                writer.write_now(out)
-        writer.write_now(out[1:])
-        db.close()
-        out = [(i["url"], i["cluster_id"], i["dup_of_url"], i["dup_method"], i["dup_score"]) for i in out]
-        return out, stats.get_stats(), len(looked_up)
-
-    screened, stats, looked_up = run(str(sqlite_db.url).split("///")[1] + ".screened")
-    monkeypatch.setattr(Deduplicator, "_may_match", lambda self, keys, flat, by_band: set(range(len(keys))))
-    everything, stats_all, looked_up_all = run(str(sqlite_db.url).split("///")[1] + ".all")
+    screened, stats, looked_up = _run_batches(str(tmp_path / "s.db"), batches, monkeypatch)
+    _unscreened(monkeypatch)
+    everything, stats_all, looked_up_all = _run_batches(str(tmp_path / "a.db"), batches, monkeypatch)
     assert screened == everything and stats == stats_all
-    joined = {u: dup for u, _cid, dup, _m, _s in screened}
-    assert joined["https://a.example/2"] == "https://a.example/1"  # stored, no longer in memory
-    assert joined["https://b.example/2"] == "https://b.example/1"  # kept in memory
-    assert joined["https://d.example/2"] == "https://d.example/1"  # earlier in the batch
+    joined = {url: dup for url, _cid, dup, _m, _s in screened}
+    assert [joined[f"https://{x}.example/2"] for x in "abd"] == [f"https://{x}.example/1" for x in "abd"]
     assert joined["https://e.example/1"] is None
     assert looked_up < looked_up_all  # the screen did skip copies
+
+
+def test_copies_of_a_failed_batch_stay_candidates_in_memory(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch whose index rows were not written: its pending copies are still found (by every key), as before."""
+    from tests.test_dedup_chains import text
+
+    stories = [text(i * 80, i * 80 + 80) for i in range(3)]
+    batches = [
+        [_page("https://a.example/1", stories[0]), _page("https://b.example/1", stories[1])],  # fails
+        [_page("https://c.example/1", stories[2])],
+        [_page("https://a.example/2", stories[0][:3]), _page("https://b.example/2", stories[1][1:])],
+    ]
+    screened, stats, _ = _run_batches(str(tmp_path / "s.db"), batches, monkeypatch, failing=0, pending_max=10)
+    _unscreened(monkeypatch)
+    everything, stats_all, _ = _run_batches(str(tmp_path / "a.db"), batches, monkeypatch, failing=0, pending_max=10)
+    assert screened == everything and stats == stats_all
+    assert stats["dedup/near_duplicate"] == 2  # the two copies of the failed batch, matched in memory
