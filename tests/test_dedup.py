@@ -345,3 +345,100 @@ def test_encode_many_is_encode_of_each() -> None:
     sigs = hasher.signatures([np.arange(i, i + 9, dtype=np.uint32) for i in range(5)] + [np.empty(0, dtype=np.uint32)])
     assert hasher.encode_many(sigs) == [hasher.encode(s) for s in sigs]
     assert all(np.array_equal(hasher.decode(b), s) for b, s in zip(hasher.encode_many(sigs), sigs))
+
+
+def _run_batches(path: str, batches: list[list[dict]], monkeypatch: pytest.MonkeyPatch, *, stored_after: int = 0,
+                 failing: int = -1, pending_max: int = 2) -> tuple[list[tuple], dict, int]:
+    """Cluster *batches* (plain dicts) into a new SQLite database: (url, cluster, dup fields) of each, stats, _near calls.
+
+    The first *stored_after* + 1 batches are stored as they come, the others at the end
+    (pending in memory only, as an import's batch being written); batch *failing* fails
+    while its index rows are written. *pending_max*: ``DEDUP_PENDING_MAX``.
+    """
+    from crawler.dedup import index as store
+    from crawler.dedup.clusterer import Deduplicator
+    from crawler.storage.database import Database
+    from crawler.storage.writer import ArticleWriter
+
+    db = Database.open(f"sqlite:///{path}")
+    settings = project_settings({"DEDUP_PENDING_MAX": pending_max, "DEDUP_HEADLINES": False})
+    stats = CounterStats()
+    dedup, writer = Deduplicator.build(settings, stats, db), ArticleWriter.build(settings, stats, db)
+    dedup.open()
+    looked_up = []
+    near, write_docs = dedup._near, store.write_docs
+    monkeypatch.setattr(dedup, "_near", lambda doc, *a: looked_up.append(doc.url) or near(doc, *a))
+    out: list = []
+    done: list = []
+    for n, batch in enumerate(batches):
+        if n == failing:
+            monkeypatch.setattr(store, "write_docs", lambda *a: 1 / 0)
+            with pytest.raises(ZeroDivisionError):
+                dedup.process_batch([dict(p) for p in batch])
+            monkeypatch.setattr(store, "write_docs", write_docs)
+            continue
+        out += dedup.process_batch([dict(p) for p in batch])
+        if n <= stored_after:
+            writer.write_now(out)
+            done, out = done + out, []
+    writer.write_now(out)
+    db.close()
+    rows = [(i["url"], i["cluster_id"], i["dup_of_url"], i["dup_method"], i["dup_score"]) for i in done + out]
+    return rows, stats.get_stats(), len(looked_up)
+
+
+def _unscreened(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The de-duplicator as it was: every copy looks its candidates up, every key of every pending copy in memory."""
+    from crawler.dedup.clusterer import Deduplicator
+
+    monkeypatch.setattr(Deduplicator, "_screen", lambda self, keys, flat, by_band: (set(range(len(keys))),
+                                                                                    dict(enumerate(keys))))
+    monkeypatch.setattr(Deduplicator, "_relist", lambda self, batch: None)
+
+
+def _page(url: str, paras: list[str]) -> dict:
+    return {"url": url, "site": url.split("/")[2], "title": "", "text": "\n".join(paras),
+            "fetched_at": datetime(2025, 1, 1, tzinfo=UTC)}
+
+
+def test_batch_screen_keeps_every_copy_with_a_candidate(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copies with no LSH candidate skip the look-up (Deduplicator._screen): the clusters are those without.
+
+    Candidates of every origin: stored only (out of memory), pending (its index rows written,
+    its article not yet), an earlier copy of the same batch.
+    """
+    from tests.test_dedup_chains import text
+
+    stories = [text(i * 80, i * 80 + 80) for i in range(5)]  # five unrelated stories of four paragraphs
+    batches = [
+        [_page("https://a.example/1", stories[0])],
+        [_page("https://b.example/1", stories[1]), _page("https://c.example/1", stories[2])],
+        [_page("https://b.example/2", stories[1][:3]), _page("https://a.example/2", stories[0][:3]),
+         _page("https://d.example/1", stories[3]), _page("https://e.example/1", stories[4]),
+         _page("https://d.example/2", stories[3][:3])],
+    ]
+    screened, stats, looked_up = _run_batches(str(tmp_path / "s.db"), batches, monkeypatch)
+    _unscreened(monkeypatch)
+    everything, stats_all, looked_up_all = _run_batches(str(tmp_path / "a.db"), batches, monkeypatch)
+    assert screened == everything and stats == stats_all
+    joined = {url: dup for url, _cid, dup, _m, _s in screened}
+    assert [joined[f"https://{x}.example/2"] for x in "abd"] == [f"https://{x}.example/1" for x in "abd"]
+    assert joined["https://e.example/1"] is None
+    assert looked_up < looked_up_all  # the screen did skip copies
+
+
+def test_copies_of_a_failed_batch_stay_candidates_in_memory(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch whose index rows were not written: its pending copies are still found (by every key), as before."""
+    from tests.test_dedup_chains import text
+
+    stories = [text(i * 80, i * 80 + 80) for i in range(3)]
+    batches = [
+        [_page("https://a.example/1", stories[0]), _page("https://b.example/1", stories[1])],  # fails
+        [_page("https://c.example/1", stories[2])],
+        [_page("https://a.example/2", stories[0][:3]), _page("https://b.example/2", stories[1][1:])],
+    ]
+    screened, stats, _ = _run_batches(str(tmp_path / "s.db"), batches, monkeypatch, failing=0, pending_max=10)
+    _unscreened(monkeypatch)
+    everything, stats_all, _ = _run_batches(str(tmp_path / "a.db"), batches, monkeypatch, failing=0, pending_max=10)
+    assert screened == everything and stats == stats_all
+    assert stats["dedup/near_duplicate"] == 2  # the two copies of the failed batch, matched in memory

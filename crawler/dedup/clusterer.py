@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from itertools import chain
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
@@ -64,6 +65,7 @@ class _Doc:
     shingles: np.ndarray
     facts: StoryFacts
     keys: list[int] = field(default_factory=list)
+    listed: list[int] = field(default_factory=list)  # its keys in Deduplicator._by_band
 
 
 Prepared = tuple[str, np.ndarray, StoryFacts]
@@ -159,7 +161,13 @@ class Deduplicator:
         self.adopt_config = adopt_config
         self._pending: OrderedDict[str, _Doc] = OrderedDict()
         self._by_hash: dict[str, str] = {}
-        self._by_band: dict[int, str | set[str]] = {}  # band key -> URL(s) of pending copies
+        # band key -> URL(s) of pending copies, for the keys the stored index may lack. The
+        # index rows of a batch are committed before the next batch, so the candidate query
+        # finds every pending copy of an earlier batch (by_band): listed here are the keys
+        # the batch's copies share with each other, and every key of a copy whose batch
+        # failed before its index rows were written (_unindexed).
+        self._by_band: dict[int, str | set[str]] = {}
+        self._unindexed: list[_Doc] = []
         self._by_cluster: dict[str, set[str]] = {}  # cluster id -> URLs of pending copies
         self.max_members = max(1, max_members)
         if not 0.0 <= member_threshold <= config.threshold:
@@ -193,6 +201,7 @@ class Deduplicator:
         self._pending.clear()
         self._by_hash.clear()
         self._by_band.clear()
+        self._unindexed.clear()
         self._by_cluster.clear()
 
     # -- the work ---------------------------------------------------------------
@@ -256,38 +265,89 @@ class Deduplicator:
     ) -> list[Any]:
         urls = [a["url"] for a in ads]
         keys = [p[4] for p in prepared]
-        with self.db.session() as s:
-            by_url = store.docs_by_url(s, urls)
-            by_hash = store.docs_by_hash(s, [p[0] for p in prepared])
-            by_band = store.band_candidates(s, [k for ks in keys for k in ks])
-            texts = self._candidate_texts(s, urls, keys, by_band)
-            head_rows = self.headlines.resolve(s, ads, headlines) if self.headlines else None
-            docs, now = [], utcnow()
-            members = _StoredMembers(self, s, texts, held)
-            for ad, url, (h, sh, num, sig, ks) in zip(ads, urls, prepared):
-                cid = self._assign(ad, _Doc(url, "", h, sh, num, ks), by_url, by_hash, by_band, texts, members)
-                ad["content_hash"], ad["signature"] = h, sig
-                doc = store.doc_key(url)
-                docs.append({"doc": doc, "url": url, "content_hash": h, "cluster_id": cid, "created_at": now})
-        if held is not None:  # joined or founded: members in flight until stored
-            held.lock_clusters([d["cluster_id"] for d in docs])
-        with self.db.begin() as s:
-            store.write_docs(s, docs, keys)
-            if head_rows is not None:
-                self.headlines.write(s, head_rows)
+        flat = np.fromiter(chain.from_iterable(keys), dtype=np.int64, count=sum(map(len, keys)))
+        batch: list[_Doc] = []  # this batch's copies, remembered: their index rows are written last
+        try:
+            with self.db.session() as s:
+                by_url = store.docs_by_url(s, urls)
+                by_hash = store.docs_by_hash(s, [p[0] for p in prepared])
+                by_band = store.band_candidates(s, flat)
+                texts = self._candidate_texts(s, urls, by_band)
+                head_rows = self.headlines.resolve(s, ads, headlines) if self.headlines else None
+                docs, now = [], utcnow()
+                members = _StoredMembers(self, s, texts, held)
+                may_match, shared = self._screen(keys, flat, by_band)
+                for i, (ad, url, (h, sh, num, sig, ks)) in enumerate(zip(ads, urls, prepared)):
+                    batch.append(doc := _Doc(url, "", h, sh, num, ks, shared.get(i, [])))
+                    cid = self._assign(ad, doc, by_url, by_hash, by_band, texts, members, i in may_match)
+                    ad["content_hash"], ad["signature"] = h, sig
+                    docs.append({"doc": store.doc_key(url), "url": url, "content_hash": h, "cluster_id": cid,
+                                 "created_at": now})
+            if held is not None:  # joined or founded: members in flight until stored
+                held.lock_clusters([d["cluster_id"] for d in docs])
+            with self.db.begin() as s:
+                store.write_docs(s, docs, keys)
+                if head_rows is not None:
+                    self.headlines.write(s, head_rows)
+        except BaseException:
+            self._unindexed.extend(batch)  # pending without index rows: matched in memory by every key
+            raise
+        finally:
+            self._relist(batch)
         return items
 
     def prepare(self, text: str, title: str = "") -> Prepared:
         """Content hash and shingles of a body, number contexts of body and title."""
         return prepare(self.hasher, text, title)
 
+    def _screen(
+        self, keys: list[list[int]], flat: np.ndarray, by_band: dict[int, set[str]],
+    ) -> tuple[set[int], dict[int, list[int]]]:
+        """Which copies of a batch may have an LSH candidate, and the keys they share with each other.
+
+        Worked out for the whole batch with numpy: most copies have no candidate, and
+        :meth:`_near` would look up each of their band keys to find out. A candidate holds
+        one of the copy's *keys* (*flat*: all of them, as one array): a copy of the stored
+        index, pending ones of earlier batches included (*by_band*), a pending copy without
+        index rows (``_by_band``), or another copy of the batch (a key found twice in it).
+
+        Returns:
+            the places of the copies that may have a candidate, and place -> the keys
+            that copy shares with other copies of the batch (listed in ``_by_band``).
+        """
+        if not flat.size:
+            return set(), {}
+        order = np.argsort(flat)
+        ordered = flat[order]
+        same = ordered[1:] == ordered[:-1]
+        shared = np.zeros(flat.size, dtype=bool)  # in *ordered*: a key found twice in the batch
+        shared[1:] = same
+        shared[:-1] |= same
+        known = set(by_band)
+        if self._by_band:
+            known.update(self._by_band.keys() & chain.from_iterable(keys))
+        hit = shared.copy()
+        if known:
+            held = np.sort(np.fromiter(known, dtype=np.int64, count=len(known)))
+            hit |= held[np.searchsorted(held, ordered).clip(max=held.size - 1)] == ordered
+        counts = [len(ks) for ks in keys]
+        owner = np.repeat(np.arange(len(keys)), counts)
+        found = set(owner[order[hit]].tolist())
+        if len(found) < len(counts) - counts.count(0):  # a copy skipped finds no candidates, as in _near
+            self.stats.inc_value(st.DEDUP_CANDIDATES, 0)
+        at = order[shared]
+        listed: dict[int, list[int]] = {}
+        for i, k in zip(owner[at].tolist(), flat[at].tolist()):
+            listed.setdefault(i, []).append(k)
+        return found, listed
+
     def _candidate_texts(
-        self, s: Session, batch_urls: list[str], keys: list[list[int]], by_band: dict[int, set[str]]
+        self, s: Session, batch_urls: list[str], by_band: dict[int, set[str]]
     ) -> dict[str, tuple[np.ndarray, StoryFacts, str]]:
         """Shingles and cluster of the stored candidates of the batch (dangling ones absent)."""
         if not by_band:
             return {}
-        urls = {u for ks in keys for k in ks if k in by_band for u in by_band[k]} - self._pending.keys()
+        urls = set().union(*by_band.values()) - self._pending.keys()  # by_band: the batch's keys only
         urls.difference_update(batch_urls)
         if not urls:
             return {}
@@ -300,9 +360,13 @@ class Deduplicator:
 
     def _assign(
         self, ad: dict[str, Any] | ItemAdapter, doc: _Doc, by_url: dict, by_hash: dict, by_band: dict, texts: dict,
-        members: _StoredMembers,
+        members: _StoredMembers, may_match: bool = True,
     ) -> str:
-        """Set the item's cluster and duplicate fields; returns its cluster id."""
+        """Set the item's cluster and duplicate fields; returns its cluster id.
+
+        Args:
+            may_match: whether the copy may have an LSH candidate (:meth:`_screen`).
+        """
         url = doc.url
         ad["dup_of_url"] = ad["dup_method"] = ad["dup_score"] = None
         known = self._pending.get(url)
@@ -313,7 +377,7 @@ class Deduplicator:
             self.stats.inc_value(st.DEDUP_EXACT)
             ad["dup_of_url"], ad["dup_method"], ad["dup_score"] = match[0], "exact", 1.0
             cid = match[1]
-        elif doc.keys and (near := self._near(doc, by_band, texts, members)) is not None:
+        elif doc.keys and may_match and (near := self._near(doc, by_band, texts, members)) is not None:
             self.stats.inc_value(st.DEDUP_NEAR_DUPLICATE)
             ad["dup_of_url"], ad["dup_method"], ad["dup_score"] = near[0], "minhash", round(near[2], 4)
             cid = near[1]
@@ -395,18 +459,33 @@ class Deduplicator:
         self._pending[doc.url] = doc
         self._by_hash.setdefault(doc.content_hash, doc.url)
         self._by_cluster.setdefault(doc.cluster_id, set()).add(doc.url)
+        self._list(doc)
+        while len(self._pending) > self.pending_max:
+            self._forget(self._pending.popitem(last=False)[1])
+
+    def _list(self, doc: _Doc) -> None:
+        """Enter ``doc.listed`` in ``_by_band``."""
         # band key -> the URL of the one copy holding it (nearly every key), or a set of
         # URLs: no set per key and copy.
         mine, url = self._by_band, doc.url
-        for k in doc.keys:
+        for k in doc.listed:
             members = mine.setdefault(k, url)
             if members is not url and members != url:
                 if type(members) is str:
                     mine[k] = {members, url}
                 else:
                     members.add(url)
-        while len(self._pending) > self.pending_max:
-            self._forget(self._pending.popitem(last=False)[1])
+
+    def _relist(self, batch: list[_Doc]) -> None:
+        """After a batch (its index rows written, or not): ``_by_band`` lists the pending copies without index rows."""
+        for doc in batch:
+            doc.listed = []
+        self._by_band.clear()
+        if self._unindexed:
+            self._unindexed = [d for d in self._unindexed if self._pending.get(d.url) is d]
+            for doc in self._unindexed:
+                doc.listed = doc.keys
+                self._list(doc)
 
     def _forget(self, doc: _Doc) -> None:
         if self._by_hash.get(doc.content_hash) == doc.url:
@@ -417,7 +496,7 @@ class Deduplicator:
             if not pending:
                 del self._by_cluster[doc.cluster_id]
         mine, url = self._by_band, doc.url
-        for k in doc.keys:
+        for k in doc.listed:
             members = mine.get(k)
             if members is None:
                 continue

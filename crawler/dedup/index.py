@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 _CHUNK = 500  # bound parameters per IN (...) query
 _PG_PAGE = 20_000  # rows per INSERT ... SELECT FROM unnest(...) on PostgreSQL
+_SQLITE_PARAMS = 999  # bound parameters per multi-row INSERT on SQLite (the least limit of any build)
 #: Prefix of an index's fingerprint while ``crawler.dedup.reindex`` rebuilds it.
 REBUILDING = "rebuilding;"
 
@@ -129,7 +130,7 @@ def _insert_tuples(
     s: Session, table: str, cols: Sequence[str], rows: Sequence[tuple[Any, ...]], keys: Sequence[str],
     update: Sequence[str] = (),
 ) -> None:
-    """Driver-level ``INSERT ... ON CONFLICT`` of tuple rows (SQLite: ``executemany``; PostgreSQL: unnest).
+    """Driver-level ``INSERT ... ON CONFLICT`` of tuple rows (SQLite: multi-row ``VALUES``; PostgreSQL: unnest).
 
     Callers pass *rows* sorted by *keys* (the lock order of concurrent writers).
     """
@@ -153,19 +154,34 @@ def _insert_tuples(
         for part in _chunks(rows, _PG_PAGE):
             conn.exec_driver_sql(sql, tuple(list(col) for col in zip(*part)))
         return
-    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['?'] * len(cols))}){tail}"
     fix = [i for i, v in enumerate(rows[0]) if isinstance(v, datetime)]  # SQLite: datetimes as text
-    if fix:
-        done: dict[Any, Any] = {}  # a batch shares one timestamp: convert each value once
+    if fix:  # column by column: a batch shares one timestamp, converted once
+        columns = list(zip(*rows))
+        for i in fix:
+            done: dict[Any, Any] = {}
+            columns[i] = [done[v] if v in done else done.setdefault(v, _sqlite_value(v)) for v in columns[i]]
+        rows = list(zip(*columns))
+    _sqlite_insert(s, table, cols, list(chain.from_iterable(rows)), tail)
 
-        def conv(v: Any) -> Any:
-            out = done.get(v)
-            if out is None:
-                out = done[v] = _sqlite_value(v)
-            return out
 
-        rows = [tuple(conv(v) if i in fix else v for i, v in enumerate(r)) for r in rows]
-    s.connection().exec_driver_sql(sql, list(rows))
+def _sqlite_insert(s: Session, table: str, cols: Sequence[str], flat: list[Any], tail: str) -> None:
+    """SQLite ``INSERT ... VALUES (...), (...) ...{tail}`` of rows given as one flat list of values.
+
+    Many rows per statement: SQLite's per-statement work (and the driver's, per
+    ``executemany`` row) then costs less than the insert itself.
+    """
+    width = len(cols)
+    per = max(1, _SQLITE_PARAMS // width)  # rows per statement
+    head = f"INSERT INTO {table} ({', '.join(cols)}) VALUES "
+    row = f"({', '.join(['?'] * width)})"
+    conn = s.connection()
+    count = len(flat) // width
+    full, step = count // per * per, per * width
+    if full:
+        conn.exec_driver_sql(head + ", ".join([row] * per) + tail,
+                             [tuple(flat[i : i + step]) for i in range(0, full * width, step)])
+    if full < count:
+        conn.exec_driver_sql(head + ", ".join([row] * (count - full)) + tail, tuple(flat[full * width :]))
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -249,8 +265,8 @@ def _driver_rows(s: Session, sql: str, values: Sequence[Any]) -> Iterable[Any] |
     return rows()
 
 
-def band_candidates(s: Session, keys: Sequence[int]) -> dict[int, set[str]]:
-    """band key -> URLs of indexed copies sharing it (may include dangling ones)."""
+def band_candidates(s: Session, keys: Sequence[int] | np.ndarray) -> dict[int, set[str]]:
+    """band key -> URLs of indexed copies sharing it (may include dangling ones); *keys*: a list or an int64 array."""
     out: dict[int, set[str]] = {}
     rows = _driver_rows(
         s, "SELECT b.key, d.url FROM dedup_bands b JOIN dedup_docs d ON d.doc = b.doc WHERE b.key IN ({marks})",
@@ -289,22 +305,28 @@ def cluster_texts(s: Session, cluster_id: str, limit: int) -> dict[str, tuple[st
     return {url: (text, title or "") for url, text, title in s.execute(q)}
 
 
-def _sorted_unique_ints(values: Sequence[int]) -> list[int]:
+def _sorted_unique_ints(values: Sequence[int] | np.ndarray) -> list[int]:
     """``sorted(set(values))`` of 64-bit ints, by numpy (tens of thousands of band keys per batch)."""
-    return sorted_unique(np.fromiter(values, dtype=np.int64, count=len(values))).tolist()
+    if not isinstance(values, np.ndarray):
+        values = np.fromiter(values, dtype=np.int64, count=len(values))
+    return sorted_unique(values.astype(np.int64, copy=False)).tolist()
 
 
-def _key_ordered(firsts: np.ndarray, seconds: np.ndarray) -> list[tuple[int, int]]:
-    """(first, second) pairs in primary-key order: one lock order for every writer.
+def _insert_pairs(s: Session, model: type[Base], cols: list[str], firsts: np.ndarray, seconds: np.ndarray) -> None:
+    """Insert (first, second) int64 rows (idempotent) in primary-key order: one lock order for every writer.
 
-    Sorted by numpy: an import batch writes tens of thousands of band rows.
+    Sorted by numpy, and on SQLite passed on as one flat list of values (no tuple per
+    row): an import batch writes tens of thousands of band rows.
     """
     order = np.lexsort((seconds, firsts))
-    return list(zip(firsts[order].tolist(), seconds[order].tolist()))
-
-
-def _insert_pairs(s: Session, model: type[Base], cols: list[str], pairs: list[tuple[int, int]]) -> None:
-    if s.get_bind().dialect.name in ("sqlite", "postgresql"):
+    firsts, seconds = firsts[order], seconds[order]
+    dialect = s.get_bind().dialect.name
+    if dialect == "sqlite":
+        flat = np.column_stack((firsts, seconds)).ravel().tolist()
+        _sqlite_insert(s, model.__tablename__, cols, flat, f" ON CONFLICT ({', '.join(cols)}) DO NOTHING")
+        return
+    pairs = list(zip(firsts.tolist(), seconds.tolist()))
+    if dialect == "postgresql":
         _insert_tuples(s, model.__tablename__, cols, pairs, cols)
     else:
         insert_ignore(s, model, [dict(zip(cols, p)) for p in pairs], cols)
@@ -322,7 +344,7 @@ def write_docs(s: Session, docs: Sequence[dict[str, Any]], band_keys: Sequence[S
         return
     keys = np.fromiter(chain.from_iterable(band_keys), dtype=np.int64, count=sum(counts))
     owners = np.repeat(np.array([d["doc"] for d in docs], dtype=np.int64), counts)
-    _insert_pairs(s, DedupBand, ["key", "doc"], _key_ordered(keys, owners))
+    _insert_pairs(s, DedupBand, ["key", "doc"], keys, owners)
 
 
 # -- headlines --------------------------------------------------------------
@@ -388,5 +410,5 @@ def write_headlines(
     _insert(s, HeadlineVariant, variants, ["variant"])
     if len(bands):  # (key, variant) tuples, or an (n, 2) array
         pairs = np.array(bands, dtype=np.int64).reshape(-1, 2)
-        _insert_pairs(s, HeadlineBand, ["key", "variant"], _key_ordered(pairs[:, 0], pairs[:, 1]))
+        _insert_pairs(s, HeadlineBand, ["key", "variant"], pairs[:, 0], pairs[:, 1])
     _insert(s, HeadlineOccurrence, occurrences, ["page_url", "kind", "pos"])
