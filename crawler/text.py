@@ -327,26 +327,27 @@ def word_tokens(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _letter_classes() -> np.ndarray:
-    """UTF-16 code unit -> 1 (Arabic letter), 2 (Latin letter), 0 (anything else)."""
-    table = np.zeros(0x10000, dtype=np.uint8)
+def _letter_weights() -> np.ndarray:
+    """UTF-16 code unit -> 1 (Arabic letter), 2**32 (Latin letter), 0 (anything else)."""
+    table = np.zeros(0x10000, dtype=np.uint64)
     for lo, hi in ((0x0621, 0x064A), (0x0671, 0x06D3), (0x06FA, 0x06FF)):  # Arabic letters
         table[lo : hi + 1] = 1
     for lo, hi in ((0x41, 0x5A), (0x61, 0x7A), (0xC0, 0x024F)):  # Latin letters (basic, Latin-1, extended)
-        table[lo : hi + 1] = 2
+        table[lo : hi + 1] = 1 << 32
     return table
 
 
 def arabic_ratio(text: str) -> float:
     """Share of Arabic letters among the Latin and Arabic letters of *text*."""
     # Counted with a table over UTF-16 code units (the letters counted are all in the
-    # BMP; surrogates fall in class 0), without building a list of matches.
+    # BMP; surrogates count as neither), without building a list of matches: one sum gives
+    # both counts, the Latin one in the high 32 bits (a text has fewer than 2**32 letters).
     units = np.frombuffer((text or "").encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
-    counts = np.bincount(_letter_classes().take(units), minlength=3)
-    letters = int(counts[1]) + int(counts[2])
-    if not letters:
+    both = int(_letter_weights().take(units).sum())
+    arabic, latin = both & 0xFFFFFFFF, both >> 32
+    if not arabic + latin:
         return 0.0
-    return int(counts[1]) / letters
+    return arabic / (arabic + latin)
 
 
 def is_arabic(text: str, min_ratio: float = 0.5) -> bool:

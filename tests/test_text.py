@@ -162,3 +162,13 @@ def test_arabic_ratio_counts_the_letter_ranges() -> None:
         raw = "".join(chr(rnd.choice([rnd.randrange(0x20, 0x700), rnd.randrange(0x700, 0x11000)])) for _ in range(30))
         a, b = len(arabic.findall(raw)), len(latin.findall(raw))
         assert arabic_ratio(raw) == (a / (a + b) if a + b else 0.0), repr(raw)
+
+
+@pytest.mark.skipif(not corpora.CORPORA, reason="the shared corpora are absent")
+def test_arabic_ratio_counts_the_letter_ranges_on_the_corpus() -> None:
+    arabic = re.compile("[\u0621-\u064a\u0671-\u06d3\u06fa-\u06ff]")
+    latin = re.compile("[A-Za-z\u00c0-\u024f]")
+    for rec in islice(corpora.records(), 0, None, 4):  # every 4th record: the counts, the long way
+        text = corpora.text_of(rec)
+        a, b = len(arabic.findall(text)), len(latin.findall(text))
+        assert arabic_ratio(text) == (a / (a + b) if a + b else 0.0)
