@@ -159,12 +159,38 @@ def match_score(key_a: str, key_b: str, config: HeadlineConfig) -> float | None:
     """
     if key_a == key_b:
         return 1.0
-    words_a, words_b = set(key_a.split()), set(key_b.split())
+    return _match(_Key(key_a, config.ngram), _Key(key_b, config.ngram), config)
+
+
+class _Key:
+    """A headline key and what :func:`match_score` reads of it, each worked out once: a key meets many candidates."""
+
+    __slots__ = ("_grams", "digits", "key", "n", "words")
+
+    def __init__(self, key: str, n: int) -> None:
+        self.key, self.n = key, n
+        self.words = set(key.split())
+        self.digits = _DIGITS.findall(key)
+        self._grams: set[str] | None = None
+
+    @property
+    def grams(self) -> set[str]:
+        if self._grams is None:
+            self._grams = ngrams(self.key, self.n)
+        return self._grams
+
+
+def _match(ka: _Key, kb: _Key, config: HeadlineConfig) -> float | None:
+    """:func:`match_score` of two keys given as :class:`_Key`."""
+    if ka.key == kb.key:
+        return 1.0
+    words_a, words_b = ka.words, kb.words
     only_a, only_b = words_a - words_b, words_b - words_a
-    if min(len(words_a), len(words_b)) < 2 or _DIGITS.findall(key_a) != _DIGITS.findall(key_b):
+    if min(len(words_a), len(words_b)) < 2 or ka.digits != kb.digits:
         return None
-    a, b = ngrams(key_a, config.ngram), ngrams(key_b, config.ngram)
-    score = len(a & b) / len(a | b)
+    a, b = ka.grams, kb.grams
+    shared = len(a & b)
+    score = shared / (len(a) + len(b) - shared)  # len(a | b), without building the union
     if score < config.threshold:
         return None
     if not only_a or not only_b:  # words added on one side only
@@ -335,17 +361,21 @@ class HeadlineClusterer:
             sigs = self.hasher.signatures(self.hasher.shingles_many([f" {new[k][1]} " for k in todo]))
             new.update({k: (*new[k][:8], ks) for k, ks in zip(todo, self.hasher.band_keys_many(sigs).tolist())})
         keys = [new[k][8] for k in kids]
-        by_band = store.headline_band_candidates(s, [k for ks in keys for k in ks])
+        counts = [len(ks) for ks in keys]
+        flat = np.fromiter(chain.from_iterable(keys), dtype=np.int64, count=sum(counts))
+        by_band = store.headline_band_candidates(s, flat)
         info = store.variants_by_id(s, sorted({v for members in by_band.values() for v in members})) if by_band else {}
         # Which spellings have a candidate at all, found for the whole batch with numpy (most
         # have none): a band key of the index, or one of an earlier spelling of the batch.
-        counts = [len(ks) for ks in keys]
-        flat = np.fromiter(chain.from_iterable(keys), dtype=np.int64, count=sum(counts))
         owner = np.repeat(np.arange(len(kids)), counts)
-        indexed = set(owner[np.isin(flat, np.fromiter(by_band, dtype=np.int64, count=len(by_band)))].tolist()) \
-            if by_band else set()
+        indexed: set[int] = set()
+        if by_band:
+            found = np.sort(np.fromiter(by_band, dtype=np.int64, count=len(by_band)))
+            indexed = set(owner[found[np.searchsorted(found, flat).clip(max=found.size - 1)] == flat].tolist())
         earlier = _earlier_sharing(flat, owner)
         vids = [new[kid][2] for kid in kids]
+        n = self.config.ngram
+        parsed: dict[str, _Key] = {}  # key -> its parts, for the batch
         for i, kid in enumerate(kids):
             text, key, vid = new[kid][:3]
             cands: set[int] = set()
@@ -356,9 +386,11 @@ class HeadlineClusterer:
             if i in earlier:
                 cands.update(vids[j] for j in earlier[i])
             best = None
+            if cands:
+                mine = parsed.get(key) or parsed.setdefault(key, _Key(key, n))
             for cand in sorted(cands):
                 cid, ctext, ckey = info[cand]
-                score = match_score(key, ckey, self.config)
+                score = _match(mine, parsed.get(ckey) or parsed.setdefault(ckey, _Key(ckey, n)), self.config)
                 if score is not None and (best is None or score > best[3]):
                     best = (cand, cid, ctext, score)
             if best is None:

@@ -383,8 +383,8 @@ def clusters_by_key(s: Session, key_ids: Sequence[int]) -> dict[int, str]:
     return out
 
 
-def headline_band_candidates(s: Session, keys: Sequence[int]) -> dict[int, set[int]]:
-    """band key -> ids of the variants sharing it."""
+def headline_band_candidates(s: Session, keys: Sequence[int] | np.ndarray) -> dict[int, set[int]]:
+    """band key -> ids of the variants sharing it; *keys*: a list or an int64 array."""
     out: dict[int, set[int]] = {}
     rows = _driver_rows(s, "SELECT key, variant FROM headline_bands WHERE key IN ({marks})", _sorted_unique_ints(keys))
     if rows is not None:
