@@ -185,7 +185,8 @@ _INVISIBLE_MARK, _CONTEXT, _DROP = 0xFFFD, 0xFFFE, 0xFFFF
 
 @lru_cache(maxsize=1)
 def _matching_table() -> tuple[np.ndarray, np.ndarray]:
-    """(code point -> matching code point, _DROP, _CONTEXT or _INVISIBLE_MARK; code point -> str.isdigit), BMP only."""
+    """(code point -> matching code point or a mark: _DROP, _CONTEXT, _INVISIBLE_MARK; code point ->
+    str.isdigit), BMP only."""
     table = np.empty(0x10000, dtype=np.uint16)
     digit = np.zeros(0x10000, dtype=bool)
     folds = dict(_LETTER_FOLD)

@@ -82,8 +82,8 @@ def prepare(
     Args:
         matching: :func:`crawler.text.matching_codepoints` of *text* and of *title*, when the caller has them.
     """
-    body = matching[0] if matching is not None else matching_codepoints(text)
-    (shingles,), (facts,) = shingles_and_facts(hasher, [body], [title], [matching[1] if matching is not None else None])
+    body, heading = matching if matching is not None else (matching_codepoints(text), None)
+    (shingles,), (facts,) = shingles_and_facts(hasher, [body], [title], [heading])
     return content_hash(body[0]), shingles, facts
 
 

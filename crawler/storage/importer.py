@@ -263,7 +263,7 @@ def _prepare_chunk(lines: list[tuple[int, bytes]], site: str | None) -> tuple[li
     return _Prepared(out), stats.get_stats()
 
 
-# Of a kept record, what is sent apart from the rest (see _Prepared): the two long texts and the arrays.
+# The two long texts of a kept record, sent apart from the rest of it (see _Prepared).
 _TEXTS = ("text", "search_body")
 
 
