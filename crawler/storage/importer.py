@@ -25,6 +25,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from itertools import chain
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -297,7 +298,7 @@ class _Prepared(list):
             entries.append((lineno, None, (record, (h, sh.size, facts, sig, len(ks)), head)))
         blob = "".join(texts).encode("utf-16-le", "surrogatepass")
         joined = np.concatenate(shingles).astype(np.uint32, copy=False).tobytes() if shingles else b""
-        flat = np.fromiter((k for ks in keys for k in ks), dtype=np.int64).tobytes()
+        flat = np.fromiter(chain.from_iterable(keys), dtype=np.int64, count=sum(map(len, keys))).tobytes()
         return _unpack_prepared, (entries, blob, sizes, joined, flat)
 
 
