@@ -154,14 +154,13 @@ def _insert_tuples(
         for part in _chunks(rows, _PG_PAGE):
             conn.exec_driver_sql(sql, tuple(list(col) for col in zip(*part)))
         return
-    fix = [i for i, v in enumerate(rows[0]) if isinstance(v, datetime)]  # SQLite: datetimes as text
-    if fix:  # column by column: a batch shares one timestamp, converted once
-        columns = list(zip(*rows))
-        for i in fix:
-            done: dict[Any, Any] = {}
-            columns[i] = [done[v] if v in done else done.setdefault(v, _sqlite_value(v)) for v in columns[i]]
-        rows = list(zip(*columns))
-    _sqlite_insert(s, table, cols, list(chain.from_iterable(rows)), tail)
+    flat = list(chain.from_iterable(rows))
+    width = len(cols)
+    for i in [i for i, v in enumerate(rows[0]) if isinstance(v, datetime)]:  # SQLite: datetimes as text
+        column = flat[i::width]
+        text = {v: _sqlite_value(v) for v in set(column)}  # a batch shares one timestamp: converted once
+        flat[i::width] = map(text.__getitem__, column)
+    _sqlite_insert(s, table, cols, flat, tail)
 
 
 def _sqlite_insert(s: Session, table: str, cols: Sequence[str], flat: list[Any], tail: str) -> None:
