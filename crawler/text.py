@@ -29,6 +29,8 @@ __all__ = [
     "clean_text",
     "clean_paragraphs",
     "is_arabic",
+    "is_plain_nfkc",
+    "lam_mim_nun",
     "load_tables",
     "matching_codepoints",
     "matching_codepoints_many",
@@ -112,9 +114,30 @@ def clean_text(text: str) -> str:
     # no-break space is the one exotic space common in news text: NFC treats it as a space, and
     # the space rule turns each run holding either into one space.
     plain = text.replace("\u00a0", " ") if "\u00a0" in text else text
-    if plain.isprintable() and unicodedata.is_normalized("NFKC", plain):
+    if is_plain_nfkc(plain):
         return (_HORIZONTAL_SPACE.sub(" ", plain) if "  " in plain else plain).strip()
     return _clean_text(text)
+
+
+def is_plain_nfkc(text: str) -> bool:
+    """Printable and NFKC: no control, format or invisible character, no exotic space, nothing
+    NFKC would change. :func:`clean_text` leaves such text as it is (but runs of spaces), and its
+    matching form neither adds nor removes a lam, mim or nun (see :func:`lam_mim_nun`)."""
+    return text.isprintable() and unicodedata.is_normalized("NFKC", text)
+
+
+def lam_mim_nun(text: str, cap: int | None = None) -> int:
+    """How many of the three commonest Arabic letters *text* holds (or some number over *cap*).
+
+    No step of the matching form removes one of them or turns it into another letter (checked
+    against every character beside each), so a line holding more of them than a headline's
+    matching form is not that headline, and need not be normalised to find that out. A prose line
+    has more lams alone than a headline has of all three: the other two are then not counted.
+    """
+    count = text.count("ل")
+    if cap is not None and count > cap:
+        return count
+    return count + text.count("م") + text.count("ن")
 
 
 def _clean_text(text: str) -> str:

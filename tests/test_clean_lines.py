@@ -279,7 +279,7 @@ def the_long_way(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(paragraphs, "agency_of", agency_of)
     monkeypatch.setattr(paragraphs, "is_boilerplate_line", is_boilerplate_line)
     monkeypatch.setattr(dates, "_DIGIT", re.compile(""))  # always found: every date rule tried
-    monkeypatch.setattr(paragraphs, "_lam_mim_nun", lambda text, cap=None: 0)  # every line normalised
+    monkeypatch.setattr(paragraphs, "lam_mim_nun", lambda text, cap=None: 0)  # every line normalised
 
 
 @pytest.mark.skipif(not corpora.CORPORA, reason="the shared corpora are absent")
@@ -321,12 +321,9 @@ def test_agency_credit_marks_are_in_every_credit() -> None:
 def test_a_printable_nfkc_headline_has_as_many_lam_mim_nun_as_its_matching_form() -> None:
     """Why clean_lines counts them on the headline itself: every printable NFKC character (and every
     corpus headline) keeps its count of the three letters in the matching form."""
-    import unicodedata
-
-    from crawler.extract.paragraphs import _lam_mim_nun
-    from crawler.text import normalize_for_matching
+    from crawler.text import is_plain_nfkc, lam_mim_nun, normalize_for_matching
 
     texts = [chr(cp) for cp in range(0x10000)] + [rec.get("title") or "" for rec in corpora.records()]
     for text in texts:
-        if text.isprintable() and unicodedata.is_normalized("NFKC", text):
-            assert _lam_mim_nun(normalize_for_matching(text)) == _lam_mim_nun(text), repr(text)
+        if is_plain_nfkc(text):
+            assert lam_mim_nun(normalize_for_matching(text)) == lam_mim_nun(text), repr(text)

@@ -18,7 +18,6 @@ label does on a page.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,7 +27,7 @@ from crawler.extract.boilerplate import is_boilerplate_line, label_kind
 from crawler.extract.dates import relative_date, text_date
 from crawler.extract.lines import Line
 from crawler.extract.metadata import agency_of, attribution_of, clean_author, split_keywords
-from crawler.text import clean_text, normalize_for_matching
+from crawler.text import clean_text, is_plain_nfkc, lam_mim_nun, normalize_for_matching
 
 __all__ = ["CleanedLines", "clean_lines"]
 
@@ -79,20 +78,6 @@ def _is_dateline_meta(text: str) -> bool:
     return bool(_CLOCK.search(text) or text_date(text, 2100) or relative_date(text, _EPOCH))
 
 
-def _lam_mim_nun(text: str, cap: int | None = None) -> int:
-    """How many of the three commonest Arabic letters *text* holds (or some number over *cap*).
-
-    No step of the matching form removes one of them or turns it into another letter (checked
-    against every character beside each), so a line holding more of them than the headline's
-    matching form is not the headline, and need not be normalised to find that out. A prose line
-    has more lams alone than a headline has of all three: the other two are then not counted.
-    """
-    count = text.count("ل")
-    if cap is not None and count > cap:
-        return count
-    return count + text.count("م") + text.count("ن")
-
-
 # What a plain line (Line.plain) says besides its text, shared: no links, not a heading.
 _PLAIN = Line.plain("")
 
@@ -120,11 +105,11 @@ def clean_lines(
     # printable NFKC headline has as many of the three letters as its matching form: no step of
     # that form then adds one (nor ever removes one).
     title_key: str | None = None
-    if title.isprintable() and unicodedata.is_normalized("NFKC", title):
-        title_letters = _lam_mim_nun(title)
+    if is_plain_nfkc(title):
+        title_letters = lam_mim_nun(title)
     else:
         title_key = normalize_for_matching(title)
-        title_letters = _lam_mim_nun(title_key)
+        title_letters = lam_mim_nun(title_key)
     mode: str | None = None  # None | "links" (after a read-also/related label) | "embedded" (second article)
     label = ""
     seen_good = False
@@ -182,7 +167,7 @@ def clean_lines(
         if is_boilerplate_line(text, extra) or kind or (is_template and is_template(text)):
             res.removed += 1
             continue
-        if title and _lam_mim_nun(text, title_letters) <= title_letters:
+        if title and lam_mim_nun(text, title_letters) <= title_letters:
             if title_key is None:
                 title_key = normalize_for_matching(title)
             if title_key and normalize_for_matching(text) == title_key:
