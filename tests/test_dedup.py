@@ -145,7 +145,7 @@ def test_number_contexts_match_the_word_definition(norm: str) -> None:
     assert number_contexts(norm) == expected
     n2, cps = matching_codepoints(norm)
     if n2 == norm:
-        assert number_contexts(norm, cps, word_spans(cps)) == expected
+        assert number_contexts(norm, cps) == expected
 
 
 def test_exact_near_and_different(db) -> None:

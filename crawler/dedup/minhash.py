@@ -239,7 +239,7 @@ def _number_lines(
     else:
         cps, offsets, starts, ends = joined
     beyond = []  # texts with characters outside the digit table: split into words
-    if cps.dtype != np.uint16 and int(cps.max()) >= 0x10000:
+    if _beyond_bmp(cps):
         beyond = [i for i in full if _beyond_bmp(docs[i][1])]
         cps = np.minimum(cps, 0xFFFF)  # U+FFFF is no digit; those texts' lines are replaced below
     pos = np.flatnonzero(is_digit_table().take(cps))
@@ -286,9 +286,7 @@ def _lines_of_contexts(contexts: dict[tuple[str, str], frozenset[str]]) -> str:
                      for (before, after), numbers in contexts.items() for number in numbers)
 
 
-def number_contexts(
-    normalized: str, codepoints: np.ndarray | None = None, spans: tuple[np.ndarray, np.ndarray] | None = None,
-) -> dict[tuple[str, str], frozenset[str]]:
+def number_contexts(normalized: str, codepoints: np.ndarray | None = None) -> dict[tuple[str, str], frozenset[str]]:
     """Numbers of a matching-form text keyed by their (previous, next) words.
 
     Two copies of one story give the same number in the same context; an
@@ -297,7 +295,6 @@ def number_contexts(
 
     Args:
         codepoints: :func:`crawler.text.matching_codepoints` of *normalized*, when the caller has them.
-        spans: unused (callers may still pass :func:`word_spans`).
     """
     if not normalized:
         return {}
