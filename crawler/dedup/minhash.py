@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DedupConfig", "MinHasher", "SignatureMismatch", "content_hash", "jaccard", "number_conflicts",
-    "ngram_hashes", "ngram_hashes_many", "number_contexts", "sorted_unique", "story_numbers", "to_signed64", "word_hashes",
+    "ngram_hashes", "ngram_hashes_many", "number_contexts", "sorted_unique", "to_signed64", "word_hashes",
     "word_spans",
 ]
 
@@ -272,7 +272,7 @@ def _number_lines(
 
 def _contexts_of_lines(lines: Sequence[str]) -> dict[tuple[str, str], frozenset[str]]:
     """:func:`number_contexts` from :func:`_number_lines` (those of a body, then those of its title:
-    a key seen again gets the union of its numbers, in its first place, as :func:`story_numbers` gives)."""
+    a key seen again gets the union of its numbers, in its first place)."""
     out: dict[tuple[str, str], set[str]] = {}
     for line in lines:
         before, after, number = line.split(" ")
@@ -303,34 +303,6 @@ def number_contexts(normalized: str, codepoints: np.ndarray | None = None) -> di
     return _contexts_of_lines(_number_lines([(normalized, codepoints)])[0])
 
 
-def story_numbers(
-    body: dict[tuple[str, str], frozenset[str]], title: str, title_matching: tuple[str, np.ndarray] | None = None,
-) -> dict[tuple[str, str], frozenset[str]]:
-    """The number contexts of a body (:func:`number_contexts`) with those of its *title*.
-
-    An update of a story often changes the number in its headline ("... إلى 50
-    قتيلا" -> "... إلى 60 قتيلا") even where the changed sentence of the body
-    was rewritten; copies keep both.
-
-    Args:
-        title_matching: :func:`crawler.text.matching_codepoints` of *title*, when the caller has it.
-    """
-    if not title:
-        return body
-    return _with_heading(body, number_contexts(*(title_matching or matching_codepoints(title))))
-
-
-def _with_heading(
-    body: dict[tuple[str, str], frozenset[str]], heading: dict[tuple[str, str], frozenset[str]],
-) -> dict[tuple[str, str], frozenset[str]]:
-    if not heading:
-        return body
-    out = dict(body)
-    for key, values in heading.items():
-        out[key] = out.get(key, frozenset()) | values
-    return out
-
-
 def number_conflicts(a: dict[tuple[str, str], frozenset[str]], b: dict[tuple[str, str], frozenset[str]]) -> int:
     """How many shared contexts hold different numbers in *a* and *b*."""
     if len(a) > len(b):
@@ -342,7 +314,10 @@ class StoryFacts:
     """What two copies of one story agree on, beyond their shared words.
 
     Attributes:
-        numbers: :func:`story_numbers` of the body and title.
+        numbers: :func:`number_contexts` of the body with those of the title (a context in
+            both: the union of its numbers). An update of a story often changes the number in
+            its headline ("... إلى 50 قتيلا" -> "... إلى 60 قتيلا") even where the changed
+            sentence of the body was rewritten; copies keep both.
         terms: hashes of the headline's words (three letters or more, not numbers)
             that its own body repeats: the names it gives (who, where, what).
         words: sorted unique hashes of every word of the body.
