@@ -41,9 +41,10 @@ __all__ = [
 
 # Invisible format characters that only get in the way of reading and matching:
 # zero-width space/joiners, word joiner, BOM, soft hyphen, and all bidi controls
-# (LRM, RLM, ALM, embeddings, overrides, isolates).
+# (LRM, RLM, ALM, embeddings, overrides, isolates); and lone surrogates (what a JSON
+# "\ud800" escape decodes to: no character, and refused by every UTF-8 encoder).
 _INVISIBLE = re.compile(
-    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff]"
 )
 # C0/C1 controls except tab and newline.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -57,7 +58,7 @@ _MANY_NEWLINES = re.compile(r"\n{2,}")
 # Guards (speed only): text without these needs none of the substitutions above.
 _ODD = re.compile(
     "[\ufb50-\ufdff\ufe70-\ufefe\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-    "\x00-\x08\x0b-\x1f\x7f-\x9f]"
+    "\ud800-\udfff\x00-\x08\x0b-\x1f\x7f-\x9f]"
 )
 _EXOTIC_SPACE = re.compile(r"[^\S\n ]")  # whitespace other than a space or a newline
 

@@ -39,6 +39,11 @@ HOSTILE = [
     (_rec(107, authors=[1, None, "كاتب"], tags="not a list", author={"x": 1}), "stored"),
     (_rec(108, title_extra=[[[[]]]], related_headlines="x"), "stored"),
     (_rec(109, published_at=True, fetched_at=5), "stored"),
+    # lone surrogates (JSON "\ud800" escapes, refused by UTF-8 encoders): removed, the record kept
+    (json.dumps({"url": "https://a.example/110", "title": "خبر \ud800 عاجل", "text": TEXT + "\udc00",
+                 "authors": ["كاتب\ud800"], "site": "موقع\udfff", "related_headlines": ["عنوان\ud800 آخر"]}),
+     "stored"),
+    (json.dumps({"url": "https://a.example/\ud800", "title": "خبر", "text": TEXT}), "invalid_url"),
 ]
 
 
@@ -78,6 +83,10 @@ def test_every_good_record_is_stored_and_each_bad_one_counted(db, tmp_path: Path
     assert rows["https://a.example/104"][2] is None
     assert len(rows["https://a.example/106"][1]) == 512
     assert rows["https://a.example/101"][3] == [{"headline": "عنوان خبر مرتبط", "url": None}]
+    assert rows["https://a.example/110"][0] == "موقع" and rows["https://a.example/110"][3] == ["عنوان آخر"]
+    ((title, text, authors),) = query(db.url, select(Article.title, Article.text, Article.authors)
+                                      .where(Article.url == "https://a.example/110"))
+    assert (title, text, authors) == ("خبر عاجل", TEXT, ["كاتب"])
     # A re-run converges: nothing new, nothing lost, the same bad lines.
     again = import_jsonl(src, db, site=None, settings=settings, workers=0)
     assert again["stored"] == 0 and again["already_stored"] == good and again["bad_reasons"] == bad

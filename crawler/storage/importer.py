@@ -66,8 +66,9 @@ MAX_ATTRIBUTION = 512
 #: List fields keep at most this many entries of at most MAX_ENTRY characters.
 MAX_LIST = 200
 MAX_ENTRY = 1000
-# NUL (refused by PostgreSQL in text) and the other C0/C1 controls but tab and newline.
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# NUL (refused by PostgreSQL in text) and the other C0/C1 controls but tab and newline; lone
+# surrogates (a JSON "\ud800" escape: refused by every UTF-8 encoder, so by the database).
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _plain(value: str) -> str:
