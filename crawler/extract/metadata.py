@@ -27,7 +27,9 @@ MAX_LD_DEPTH = 12
 #: ``articleBody`` is the one long JSON-LD string: a whole article, its line breaks kept.
 MAX_LD_BODY = 200_000
 _LINE_SPACES = re.compile(r"[^\S\n]+")
-_BLANK_LINES = re.compile(r"\s*\n\s*")
+# Where a run of whitespace holds a line break; begun only at a run's first character (the lookbehind),
+# so a long run without one is tried once, not from each of its characters (quadratic).
+_BLANK_LINES = re.compile(r"(?<!\s)\s*\n\s*")
 
 
 def _tidy_ld(data: Any, depth: int = 0, key: str = "") -> Any:
