@@ -482,6 +482,29 @@ def test_a_worker_stopped_with_sigterm_puts_its_unfinished_requests_back(tmp_pat
     assert list(client.scan_iter(match=f"{redis_prefix}:*")) == []
 
 
+def test_in_a_shared_crawl_only_the_gate_limits_a_domain() -> None:
+    from scrapy.settings import Settings
+
+    from crawler.scheduling.politeness import LOCAL_NO_LIMIT
+    from crawler.scheduling.shared import plug_in
+
+    for gate in (None, 0, 4):
+        settings = Settings()
+        settings.setmodule("crawler.settings", priority="project")
+        settings.setdict({"CONCURRENT_REQUESTS_PER_DOMAIN": 2, "DOWNLOAD_DELAY": 0.3}, priority="cmdline")
+        if gate is not None:
+            settings.set("REDIS_DOMAIN_CONCURRENCY", gate, priority="cmdline")
+        plug_in(settings, REDIS_URL, "prefix")
+        # The gate takes the per-domain delay and concurrency (unless given its own) ...
+        assert settings.getfloat("REDIS_DOMAIN_DELAY") == 0.3
+        assert settings.getint("REDIS_DOMAIN_CONCURRENCY") == (2 if gate is None else gate)
+        # ... and the worker's own download slots keep none: whatever the gate lets go is sent at once.
+        assert settings.getfloat("DOWNLOAD_DELAY") == 0
+        assert settings.getfloat("DOWNLOAD_DELAY_JITTER") == 0
+        assert not settings.getbool("AUTOTHROTTLE_ENABLED")
+        assert settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") == LOCAL_NO_LIMIT
+
+
 @pytest.mark.redis
 @pytest.mark.postgres
 @pytest.mark.parametrize(("extra", "delay", "concurrency", "latency", "several"), [

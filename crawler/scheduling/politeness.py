@@ -22,14 +22,15 @@ the delay). Requests seldom wait for a lease: the shared queue's pop
 whose domain has a free lease, so a worker does not hoard requests here; a
 request that waits asks again every ``REDIS_DOMAIN_POLL_SECONDS`` and is woken
 at once when this worker gives a lease of its domain back. In a shared crawl with this gate, :func:`global_politeness` turns
-the local delay, its jitter and AutoThrottle off (they would move a request
-past its reserved instant) and keeps their values for the gate.
+the local delay, its jitter, AutoThrottle and per-domain concurrency off (they
+would move a request past its reserved instant) and keeps their values for the gate.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +51,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GlobalPolitenessMiddleware", "global_politeness"]
+__all__ = ["LOCAL_NO_LIMIT", "GlobalPolitenessMiddleware", "global_politeness"]
+
+#: a worker's own per-domain concurrency under the gate: no limit (0 would not do: a Scrapy slot of 0 sends nothing)
+LOCAL_NO_LIMIT = sys.maxsize
 
 _NOW_MS = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 # KEYS: next-allowed key, the crawl's set of domain keys; ARGV: delay ms. Reserve the next
@@ -86,7 +90,11 @@ def global_politeness(settings: Settings) -> dict[str, int]:
     if settings.get("REDIS_DOMAIN_CONCURRENCY") is None:
         settings.set("REDIS_DOMAIN_CONCURRENCY", settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
                      priority="cmdline")
-    for name, value in (("DOWNLOAD_DELAY", 0), ("DOWNLOAD_DELAY_JITTER", 0), ("AUTOTHROTTLE_ENABLED", False)):
+    # The local per-domain limit goes too: Scrapy's download slot queues what the middlewares let
+    # through, so a slot at its limit would hold a request the gate let go until another download of
+    # the domain ends, and send it past its instant, close to the next worker's request.
+    for name, value in (("DOWNLOAD_DELAY", 0), ("DOWNLOAD_DELAY_JITTER", 0), ("AUTOTHROTTLE_ENABLED", False),
+                        ("CONCURRENT_REQUESTS_PER_DOMAIN", LOCAL_NO_LIMIT)):
         settings.set(name, value, priority="cmdline")
     # After every process_request (robots.txt, incremental skips and the budget come first:
     # a skipped request takes no turn) and first to see the response.
