@@ -239,8 +239,8 @@ REDIS_IDLE_POLL_SECONDS = 0.5  # an idle worker looks at the frontier this often
 REDIS_KEY_TTL_SECONDS = 86_400
 REDIS_CONNECT_TIMEOUT = 5.0
 # Politeness across workers: the per-domain delay and concurrency hold for all
-# workers together (each worker's own slots then run without delay, jitter or
-# AutoThrottle). Unset (None): DOWNLOAD_DELAY and CONCURRENT_REQUESTS_PER_DOMAIN.
+# workers together (each worker's own slots then run without delay, jitter,
+# AutoThrottle or per-domain limit). Unset (None): DOWNLOAD_DELAY and CONCURRENT_REQUESTS_PER_DOMAIN.
 REDIS_GLOBAL_POLITENESS = True
 REDIS_DOMAIN_DELAY = None
 REDIS_DOMAIN_CONCURRENCY = None

@@ -96,6 +96,10 @@ POLITENESS_WAITS: Final = "shared/politeness/waits"  # requests held back for a 
 POLITENESS_WAIT_SECONDS: Final = "shared/politeness/wait_seconds"  # the time they waited, in all
 POLITENESS_BUSY: Final = "shared/politeness/busy"  # polls for a domain at its concurrency
 POLITENESS_BUSY_SECONDS: Final = "shared/politeness/busy_seconds"  # time requests waited for a domain's lease
+# requests the gate let go that a local download slot then queued (sent late: closer than the delay to the next)
+POLITENESS_HELD: Final = "shared/politeness/held_after_gate"
+# the most a request left the gate after its instant (its worker's loop was busy): seconds
+POLITENESS_LATE_MAX: Final = "shared/politeness/late_max"
 
 
 class SourceCount:

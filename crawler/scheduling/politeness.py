@@ -22,14 +22,15 @@ the delay). Requests seldom wait for a lease: the shared queue's pop
 whose domain has a free lease, so a worker does not hoard requests here; a
 request that waits asks again every ``REDIS_DOMAIN_POLL_SECONDS`` and is woken
 at once when this worker gives a lease of its domain back. In a shared crawl with this gate, :func:`global_politeness` turns
-the local delay, its jitter and AutoThrottle off (they would move a request
-past its reserved instant) and keeps their values for the gate.
+the local delay, its jitter, AutoThrottle and per-domain concurrency off (they
+would move a request past its reserved instant) and keeps their values for the gate.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -50,17 +51,20 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GlobalPolitenessMiddleware", "global_politeness"]
+__all__ = ["LOCAL_NO_LIMIT", "GlobalPolitenessMiddleware", "global_politeness"]
+
+#: a worker's own per-domain concurrency under the gate: no limit (0 would not do: a Scrapy slot of 0 sends nothing)
+LOCAL_NO_LIMIT = sys.maxsize
 
 _NOW_MS = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 # KEYS: next-allowed key, the crawl's set of domain keys; ARGV: delay ms. Reserve the next
-# instant: returns ms to wait.
+# instant: returns {ms to wait, the instant (Redis time, ms)}.
 _RESERVE = _NOW_MS + """
 redis.call('SADD', KEYS[2], KEYS[1])
 local start = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
 local nxt = start + tonumber(ARGV[1])
 redis.call('SET', KEYS[1], string.format('%d', nxt), 'PX', nxt - now + 60000)
-return start - now
+return {start - now, start}
 """
 # KEYS: leases key, the crawl's set of domain keys; ARGV: lease, concurrency, ttl ms[, reservation].
 # 1 when a lease was taken (in place of the reservation the pop made for the request, if any).
@@ -86,7 +90,11 @@ def global_politeness(settings: Settings) -> dict[str, int]:
     if settings.get("REDIS_DOMAIN_CONCURRENCY") is None:
         settings.set("REDIS_DOMAIN_CONCURRENCY", settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
                      priority="cmdline")
-    for name, value in (("DOWNLOAD_DELAY", 0), ("DOWNLOAD_DELAY_JITTER", 0), ("AUTOTHROTTLE_ENABLED", False)):
+    # The local per-domain limit goes too: Scrapy's download slot queues what the middlewares let
+    # through, so a slot at its limit would hold a request the gate let go until another download of
+    # the domain ends, and send it past its instant, close to the next worker's request.
+    for name, value in (("DOWNLOAD_DELAY", 0), ("DOWNLOAD_DELAY_JITTER", 0), ("AUTOTHROTTLE_ENABLED", False),
+                        ("CONCURRENT_REQUESTS_PER_DOMAIN", LOCAL_NO_LIMIT)):
         settings.set(name, value, priority="cmdline")
     # After every process_request (robots.txt, incremental skips and the budget come first:
     # a skipped request takes no turn) and first to see the response.
@@ -105,8 +113,11 @@ class GlobalPolitenessMiddleware:
     """
 
     def __init__(self, server: Redis, prefix: str, worker: str, stats: Any, workers: SharedWorkers | None = None, *,
-                 delay: float, concurrency: int, lease_seconds: float, poll: float) -> None:
+                 delay: float, concurrency: int, lease_seconds: float, poll: float,
+                 crawler: Crawler | None = None) -> None:
         self.workers = workers
+        self.crawler = crawler  # its downloader's slots: does one hold a request the gate let go?
+        self._warned_held = False
         self._freed: dict[str, asyncio.Event] = {}  # lease key -> set when this worker gives one back
         self.server = server
         self.prefix = prefix
@@ -134,7 +145,7 @@ class GlobalPolitenessMiddleware:
                    delay=settings.getfloat("REDIS_DOMAIN_DELAY"),
                    concurrency=settings.getint("REDIS_DOMAIN_CONCURRENCY"),
                    lease_seconds=settings.getfloat("REDIS_DOMAIN_LEASE_SECONDS"),
-                   poll=settings.getfloat("REDIS_DOMAIN_POLL_SECONDS"))
+                   poll=settings.getfloat("REDIS_DOMAIN_POLL_SECONDS"), crawler=crawler)
 
     async def process_request(self, request: Request) -> None:
         slot = domain_slot(request)
@@ -163,12 +174,46 @@ class GlobalPolitenessMiddleware:
             if waited_since is not None:
                 self.stats.inc_value(st.POLITENESS_BUSY_SECONDS, time.monotonic() - waited_since)
             request.meta[m.SHARED_DOMAIN_LEASE] = (key, lease)
+        instant, late = None, 0.0
         if self.delay_ms > 0:
-            wait_ms = int(self._reserve(keys=[domain_key(self.prefix, slot, "next"), self.domains_key], args=[self.delay_ms]))
+            wait_ms, instant = self._reserve(keys=[domain_key(self.prefix, slot, "next"), self.domains_key],
+                                             args=[self.delay_ms])
             if wait_ms > 0:
                 self.stats.inc_value(st.POLITENESS_WAITS)
                 self.stats.inc_value(st.POLITENESS_WAIT_SECONDS, wait_ms / 1000)
+                due = time.monotonic() + wait_ms / 1000
                 await asyncio.sleep(wait_ms / 1000)
+                # A loop busy with a page (extraction is synchronous) wakes the request late: the
+                # gap to the next request to the domain, from any worker, is that much shorter.
+                late = time.monotonic() - due
+                self.stats.max_value(st.POLITENESS_LATE_MAX, round(late, 3))
+        if self._held_locally(request):
+            self.stats.inc_value(st.POLITENESS_HELD)
+            if not self._warned_held:
+                self._warned_held = True
+                logger.warning("shared crawl: Scrapy's download slot of %s holds requests the politeness gate let "
+                               "go: they leave late, closer than REDIS_DOMAIN_DELAY to the next request to the "
+                               "domain (its per-domain concurrency or delay should be the gate's alone)", slot)
+        # The gate's record (the tests check the instants' spacing and that every request passed here).
+        logger.debug("politeness gate: %s let go at %s ms (Redis time), %.3f s late: %s", slot, instant, late,
+                     request.url)
+
+    def _held_locally(self, request: Request) -> bool:
+        """Whether the local download slot will queue *request*, now that the gate let it go.
+
+        Scrapy's slot queue comes after the downloader middlewares: a slot with
+        no free transfer slot, requests queued before, or a delay of its own
+        sends the request after its instant (a slot not made yet holds nothing).
+        """
+        engine = self.crawler.engine if self.crawler is not None else None
+        if engine is None:
+            return False
+        downloader = engine.downloader
+        local = downloader.slots.get(downloader.get_slot_key(request))
+        if local is None:
+            return False
+        return bool(local.queue or local.latercall or local.free_transfer_slots() <= 0
+                    or (local.delay and time.monotonic() - local.lastseen < local.delay))
 
     def _give_back(self, request: Request) -> None:
         if self.workers is not None:  # skipped before the gate (robots.txt, incremental, budget): its turn is free
