@@ -392,8 +392,10 @@ def import_jsonl(
     batches = 0
     good: list[Any] = []
     # The articles of a batch are written on a thread of their own while the next batch is
-    # de-duplicated: SQLite and the driver release the GIL while they insert and index (the
-    # search index's tokenising is most of it), so the one serial stage overlaps its two halves.
+    # de-duplicated: the driver releases the GIL while the database inserts and indexes (the
+    # search index's tokenising is most of it). SQLite lets one transaction write at a time,
+    # so there the de-duplication's index writes wait for the thread's, and the overlap gains
+    # little (docs/benchmarks.md, import, fourth pass).
     # One write in flight, in batch order; the batch's index rows are committed before its
     # articles (as without the thread). The de-duplicator matches the next batch against the
     # copies it keeps in memory (DEDUP_PENDING_MAX, at least two batches: the one being written
