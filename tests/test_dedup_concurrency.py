@@ -46,8 +46,13 @@ def page(url: str, paras: list[str], title: str = "افتتاح مستشفى ج�
 
 def race(url: str, pages: list[dict[str, Any]], query: str, monkeypatch: pytest.MonkeyPatch, *,
          locks: bool = True, wait: float = 1.5) -> None:
-    """Each page by its own writer, all at once: a barrier stops each before *query* (an index function)."""
-    barrier = threading.Barrier(len(pages))
+    """Each page by its own writer, all at once: a barrier stops each before *query* (an index function).
+
+    Without locks a second barrier holds each writer after its query until every writer has
+    queried, so that none commits before another looks (the threads share one GIL: a writer
+    woken late could otherwise look after the first one's commit, and the race would not happen).
+    """
+    barrier, looked = threading.Barrier(len(pages)), threading.Barrier(len(pages))
     real: Callable[..., Any] = getattr(store, query)
 
     def held_back(*args: Any, **kwargs: Any) -> Any:
@@ -55,7 +60,14 @@ def race(url: str, pages: list[dict[str, Any]], query: str, monkeypatch: pytest.
             barrier.wait(wait)  # a writer held back by the locks never comes: go on alone
         except threading.BrokenBarrierError:
             pass
-        return real(*args, **kwargs)
+        try:
+            return real(*args, **kwargs)
+        finally:
+            if not locks:
+                try:
+                    looked.wait(wait)
+                except threading.BrokenBarrierError:
+                    pass
 
     monkeypatch.setattr(store, query, held_back)
     settings = project_settings({"DEDUP_LOCKS": locks})
