@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from pathlib import Path
+
+import pytest
 
 from crawler.storage.export import export_corpus
 from crawler.storage.importer import import_jsonl
@@ -175,8 +178,6 @@ def test_overlapped_writes_store_what_one_process_stores(db_url: str, tmp_path: 
     de-duplicated, IMPORT_OVERLAP_WRITES) store the same clusters, index and headline rows as the
     sequential in-process import, on 1,200 real articles in batches of 200 (near-copies across
     batches, repeated titles)."""
-    import pytest
-
     from crawler.storage.database import Database
     from tests.support.corpora import CORPORA
     from tests.support.pg import pg_database
@@ -190,22 +191,13 @@ def test_overlapped_writes_store_what_one_process_stores(db_url: str, tmp_path: 
     settings = project_settings({"IMPORT_BATCH_SIZE": 200, "IMPORT_CHUNK_SIZE": 50})
     results = []
     for workers in (0, 2):  # 0: in-process and sequential; 2: worker processes and the writer thread
-        if db_url.startswith("sqlite"):
-            url = f"sqlite:///{tmp_path / f'w{workers}.db'}"
-            ctx = None
-        else:
-            ctx = pg_database()
-            url = ctx.__enter__()
-        try:
+        with ExitStack() as stack:
+            url = (f"sqlite:///{tmp_path / f'w{workers}.db'}" if db_url.startswith("sqlite")
+                   else stack.enter_context(pg_database()))
             database = Database.open(url)
-            try:
-                counts = import_jsonl(src, database, site=None, settings=settings, workers=workers)
-                results.append((counts, _stored_rows(database)))
-            finally:
-                database.close()
-        finally:
-            if ctx is not None:
-                ctx.__exit__(None, None, None)
+            stack.callback(database.close)
+            counts = import_jsonl(src, database, site=None, settings=settings, workers=workers)
+            results.append((counts, _stored_rows(database)))
     (counts0, rows0), (counts2, rows2) = results
     assert counts0 == counts2 and counts0["stored"] > 1100 and counts0["duplicates"] > 50, counts0
     for name in rows0:
