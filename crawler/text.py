@@ -35,31 +35,35 @@ __all__ = [
     "matching_codepoints",
     "matching_codepoints_many",
     "normalize_for_matching",
+    "strip_unstorable",
     "to_western_digits",
     "word_tokens",
 ]
 
+# Character classes, each written once: the patterns below and strip_unstorable are made of them.
 # Invisible format characters that only get in the way of reading and matching:
 # zero-width space/joiners, word joiner, BOM, soft hyphen, and all bidi controls
-# (LRM, RLM, ALM, embeddings, overrides, isolates); and lone surrogates (what a JSON
-# "\ud800" escape decodes to: no character, and refused by every UTF-8 encoder).
-_INVISIBLE = re.compile(
-    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff]"
-)
-# C0/C1 controls except tab and newline.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# (LRM, RLM, ALM, embeddings, overrides, isolates).
+_FORMAT_CHARS = "\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+# Lone surrogates: what a JSON "\ud800" escape decodes to; no character, and refused by every
+# UTF-8 encoder (so by the database).
+_SURROGATES = "\ud800-\udfff"
+# C0/C1 controls except tab and newline (NUL among them: PostgreSQL refuses it in text).
+_CONTROL_CHARS = "\x00-\x08\x0b-\x1f\x7f-\x9f"
+_PRESENTATION_CHARS = "\ufb50-\ufdff\ufe70-\ufefe"
+
+_INVISIBLE = re.compile(f"[{_FORMAT_CHARS}{_SURROGATES}]")
+_CONTROL = re.compile(f"[{_CONTROL_CHARS}]")
+_UNSTORABLE = re.compile(f"[{_CONTROL_CHARS}{_SURROGATES}]")
 # Arabic presentation forms A and B: legacy glyph code points that some CMSs
 # and PDF converters still emit; NFKC folds them to ordinary letters.
-_PRESENTATION_FORMS = re.compile("[\ufb50-\ufdff\ufe70-\ufefe]+")
+_PRESENTATION_FORMS = re.compile(f"[{_PRESENTATION_CHARS}]+")
 # Any whitespace but newline, where it is not already a single space (the
 # same result as replacing every run with one space, far fewer replacements).
 _HORIZONTAL_SPACE = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
 _MANY_NEWLINES = re.compile(r"\n{2,}")
 # Guards (speed only): text without these needs none of the substitutions above.
-_ODD = re.compile(
-    "[\ufb50-\ufdff\ufe70-\ufefe\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-    "\ud800-\udfff\x00-\x08\x0b-\x1f\x7f-\x9f]"
-)
+_ODD = re.compile(f"[{_PRESENTATION_CHARS}{_FORMAT_CHARS}{_SURROGATES}{_CONTROL_CHARS}]")
 _EXOTIC_SPACE = re.compile(r"[^\S\n ]")  # whitespace other than a space or a newline
 
 # Matching level.
@@ -125,6 +129,12 @@ def is_plain_nfkc(text: str) -> bool:
     NFKC would change. :func:`clean_text` leaves such text as it is (but runs of spaces), and its
     matching form neither adds nor removes a lam, mim or nun (see :func:`lam_mim_nun`)."""
     return text.isprintable() and unicodedata.is_normalized("NFKC", text)
+
+
+def strip_unstorable(value: str) -> str:
+    """*value* without controls (but tab and newline) and lone surrogates: what no database stores
+    as text (``import`` cleans every short field of a record so; :func:`clean_text` does more)."""
+    return _UNSTORABLE.sub("", value)
 
 
 def lam_mim_nun(text: str, cap: int | None = None) -> int:

@@ -20,7 +20,6 @@ import gc
 import json
 import logging
 import os
-import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -40,7 +39,7 @@ from crawler.dedup.headlines import HeadlineConfig, prepare_headlines
 from crawler.items import ArticleItem, NotArticle
 from crawler.storage.database import Database
 from crawler.storage.search import search_body_of
-from crawler.text import load_tables, matching_codepoints_many
+from crawler.text import load_tables, matching_codepoints_many, strip_unstorable
 from crawler.urls import MAX_URL_CHARS, canonical_url_or_none, invalid_reason, url_host
 
 if TYPE_CHECKING:
@@ -66,13 +65,8 @@ MAX_ATTRIBUTION = 512
 #: List fields keep at most this many entries of at most MAX_ENTRY characters.
 MAX_LIST = 200
 MAX_ENTRY = 1000
-# NUL (refused by PostgreSQL in text) and the other C0/C1 controls but tab and newline; lone
-# surrogates (a JSON "\ud800" escape: refused by every UTF-8 encoder, so by the database).
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
 def _plain(value: str) -> str:
-    return _CONTROLS.sub("", value).strip()
+    return strip_unstorable(value).strip()
 
 
 def _strings(value: Any, fixes: Counter[str] | None, name: str) -> list[str]:
